@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs before `npm start` and `npm test`: makes a fresh machine ready. Installs the Debian
+# packages of the services (when missing and we may) and the npm dependencies (when missing).
+# Quick and silent when everything is already there.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if [ "$(id -u)" -eq 0 ] || command -v sudo >/dev/null 2>&1; then
+  bash scripts/install-services.sh >/dev/null
+elif ! command -v nats-server >/dev/null 2>&1; then
+  echo "setup: nats-server is missing and this user cannot install it; see scripts/install-services.sh" >&2
+fi
+[ -d node_modules/xstate ] || npm ci --no-audit --no-fund

@@ -1,0 +1,293 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { ClusterConfig } from '../config/types.ts';
+import { NoServerAvailableError, RouteError, ServerUnavailableError, UnknownRemoteError, UnknownServerTypeError } from '../errors.ts';
+import { createLogger, type Logger } from '../logger.ts';
+import { callRemote } from '../transport/rpc.ts';
+import type { Subjects } from '../transport/subjects.ts';
+import type {
+  BeforeStopHook,
+  RemoteDefinition,
+  RouteFunction,
+  RouteParam,
+  RpcClient,
+  ServerInfo,
+} from '../types.ts';
+import type { ServerDirectory } from './directory.ts';
+import { defaultRoute } from './route.ts';
+import { createRpcProxy, type CallOptions } from './rpc-proxy.ts';
+
+/** Options of `createApp`; each falls back to the environment the master gives a server process. */
+export interface CreateAppOptions {
+  /** Application directory, holding `config/` and `app/servers/` (default `SHADDOCK_DIR`, else cwd). */
+  base?: string;
+  /** Environment key of the config files (default `SHADDOCK_ENV`, else `development`). */
+  env?: string;
+  /** Server to run as (default `SHADDOCK_SERVER_ID`); none means "run the master". */
+  serverId?: string;
+  /** Type of that server (default `SHADDOCK_SERVER_TYPE`; looked up in servers.json when absent). */
+  serverType?: string;
+}
+
+/** What a running process gives the app so that `app.rpc` and `getServers()` work. */
+export interface AppRuntime {
+  nc: NatsConnection;
+  subjects: Subjects;
+  directory: ServerDirectory;
+}
+
+type ConfigureFn = (app: Application) => void;
+type StartAllHook = (app: Application) => void | Promise<void>;
+
+/** Settings `app.enable()` knows about; any other string works too. */
+export type Feature = 'masterHA' | 'globalChannel' | (string & {});
+
+/**
+ * A Shaddock application: Pomelo's `app`, typed. The same entry file runs as the master and as
+ * every server; `app.start()` decides which from how the process was started.
+ *
+ * @example
+ * const app = createApp({ base: import.meta.dirname });
+ * app.configure('production|development', 'chat', (app) => app.set('roomLimit', 50));
+ * await app.start();
+ */
+export class Application {
+  readonly base: string;
+  readonly env: string;
+  /** Typed calls to remotes of other servers: `await app.rpc.chat.chatRemote.add(routeParam, ...)`. */
+  readonly rpc: RpcClient;
+  /** This process's logger, bound to its server id. */
+  logger: Logger;
+
+  private serverId: string;
+  private serverType: string;
+  private config: ClusterConfig | undefined;
+  private runtime: AppRuntime | undefined;
+  private readonly settings = new Map<string, unknown>();
+  private readonly routes = new Map<string, RouteFunction>();
+  private readonly remoteDefinitions = new Map<string, Map<string, RemoteDefinition<Application>>>();
+  private readonly stopHooks: BeforeStopHook<Application>[] = [];
+  private readonly startAllHooks: StartAllHook[] = [];
+
+  constructor(options: CreateAppOptions = {}) {
+    this.base = resolve(options.base ?? process.env.SHADDOCK_DIR ?? process.cwd());
+    this.env = options.env ?? process.env.SHADDOCK_ENV ?? 'development';
+    this.serverId = options.serverId ?? process.env.SHADDOCK_SERVER_ID ?? '';
+    this.serverType = options.serverType ?? process.env.SHADDOCK_SERVER_TYPE ?? (this.serverId ? '' : 'master');
+    this.logger = createLogger(this.serverId || 'master', { serverType: this.serverType || undefined });
+    this.rpc = createRpcProxy((serverType, target, remote, method, args, options) =>
+      this.invoke(serverType, target, remote, method, args, options),
+    );
+  }
+
+  /**
+   * Runs `fn` now when this process matches: `env` and `serverType` default to all and accept
+   * `'a|b'` lists (Pomelo's `app.configure`).
+   */
+  configure(fn: ConfigureFn): this;
+  configure(env: string, fn: ConfigureFn): this;
+  configure(env: string, serverType: string, fn: ConfigureFn): this;
+  configure(...args: [ConfigureFn] | [string, ConfigureFn] | [string, string, ConfigureFn]): this {
+    const fn = args[args.length - 1] as ConfigureFn;
+    const env = args.length >= 2 ? (args[0] as string) : undefined;
+    const type = args.length === 3 ? (args[1] as string) : undefined;
+    if (matches(env, this.env) && matches(type, this.serverType)) fn(this);
+    return this;
+  }
+
+  set(key: string, value: unknown): this {
+    this.settings.set(key, value);
+    return this;
+  }
+
+  get<T = unknown>(key: string): T | undefined {
+    return this.settings.get(key) as T | undefined;
+  }
+
+  enable(feature: Feature): this {
+    return this.set(feature, true);
+  }
+
+  disable(feature: Feature): this {
+    return this.set(feature, false);
+  }
+
+  enabled(feature: Feature): boolean {
+    return this.settings.get(feature) === true;
+  }
+
+  disabled(feature: Feature): boolean {
+    return !this.enabled(feature);
+  }
+
+  /** This process's server id (`master`'s id for the master). */
+  getServerId(): string {
+    return this.serverId;
+  }
+
+  getServerType(): string {
+    return this.serverType;
+  }
+
+  /** Every server that is running now, as announced in heartbeats. */
+  getServers(): ServerInfo[] {
+    return this.runtime?.directory.all() ?? [];
+  }
+
+  /** Running servers of one type, sorted by id. */
+  getServersByType(serverType: string): readonly ServerInfo[] {
+    return this.runtime?.directory.ofType(serverType) ?? [];
+  }
+
+  /** The loaded configuration (after `start()`). */
+  getConfig(): ClusterConfig | undefined {
+    return this.config;
+  }
+
+  /** Chooses which server of `serverType` handles a call; the default hashes the route parameter. */
+  route(serverType: string, fn: RouteFunction): this {
+    this.routes.set(serverType, fn);
+    return this;
+  }
+
+  /** Registers a remote in code, alongside those found in `app/servers/<type>/remote/`. */
+  remote(serverType: string, name: string, definition: RemoteDefinition<Application>): this {
+    let table = this.remoteDefinitions.get(serverType);
+    if (!table) this.remoteDefinitions.set(serverType, (table = new Map()));
+    table.set(name, definition);
+    return this;
+  }
+
+  /** Remotes registered in code for a server type. */
+  remotesOf(serverType: string): ReadonlyMap<string, RemoteDefinition<Application>> {
+    return this.remoteDefinitions.get(serverType) ?? new Map();
+  }
+
+  /** Runs before this server's components stop, in registration order, each bounded by a timeout. */
+  beforeStopHook(fn: BeforeStopHook<Application>): this {
+    this.stopHooks.push(fn);
+    return this;
+  }
+
+  /** Runs on every server once all configured servers have started (Pomelo's `afterStartAll`). */
+  afterStartAll(fn: StartAllHook): this {
+    this.startAllHooks.push(fn);
+    return this;
+  }
+
+  get beforeStopHooks(): readonly BeforeStopHook<Application>[] {
+    return this.stopHooks;
+  }
+
+  get afterStartAllHooks(): readonly StartAllHook[] {
+    return this.startAllHooks;
+  }
+
+  /**
+   * Starts this process's role: the master (no server id) or one server. Resolves once it is up;
+   * the process then runs until stopped.
+   */
+  async start(): Promise<void> {
+    const { loadConfig } = await import('../config/index.ts');
+    const config = await loadConfig({ dir: this.base, env: this.env });
+    this.config = config;
+    if (!this.serverId) {
+      this.serverId = config.master.id;
+      this.logger = createLogger(this.serverId, { serverType: 'master' });
+      const { runMaster } = await import('./master.ts');
+      await runMaster(this, config, { entry: findEntry(this.base) });
+      return;
+    }
+    const entry = config.servers.find((server) => server.id === this.serverId);
+    if (!entry) {
+      throw new Error(`server "${this.serverId}" is not in ${this.base}/config/servers.json [${this.env}]`);
+    }
+    if (!this.serverType) this.serverType = entry.serverType;
+    this.logger = createLogger(this.serverId, { serverType: this.serverType });
+    const { runServer } = await import('./server-process.ts');
+    await runServer(this, config, entry);
+  }
+
+  /** @internal Connects `app.rpc` and `getServers()` to a running process. */
+  attach(runtime: AppRuntime | undefined): void {
+    this.runtime = runtime;
+  }
+
+  /** @internal The master-assigned role became known late (e.g. `shaddock add`). */
+  setConfig(config: ClusterConfig): void {
+    this.config = config;
+  }
+
+  private async invoke(
+    serverType: string,
+    target: { routeParam: RouteParam } | { serverId: string },
+    remote: string,
+    method: string,
+    args: unknown[],
+    options: CallOptions,
+  ): Promise<unknown> {
+    const runtime = this.runtime;
+    if (!runtime) throw new Error(`app.rpc.${serverType}.${remote}.${method}: the app is not started`);
+    const server = this.pickServer(runtime, serverType, target);
+    const methods = server.remotes[remote];
+    if (!methods || !methods.includes(method)) {
+      const known = Object.entries(server.remotes).flatMap(([r, ms]) => ms.map((m) => `${r}.${m}`));
+      throw new UnknownRemoteError(server.id, remote, method, known);
+    }
+    const timeout = options.timeout ?? this.config?.master.rpcTimeout ?? 10_000;
+    return callRemote(runtime.nc, runtime.subjects.rpc(server.id), server.id, { remote, method, args }, timeout);
+  }
+
+  private pickServer(runtime: AppRuntime, serverType: string, target: { routeParam: RouteParam } | { serverId: string }): ServerInfo {
+    const servers = runtime.directory.ofType(serverType);
+    if (servers.length === 0) {
+      const configured = this.config?.servers.some((s) => s.serverType === serverType) ?? false;
+      if (!configured && !runtime.directory.types().includes(serverType)) {
+        const known = new Set([...(this.config?.servers.map((s) => s.serverType) ?? []), ...runtime.directory.types()]);
+        throw new UnknownServerTypeError(serverType, [...known]);
+      }
+      if (!('serverId' in target)) throw new NoServerAvailableError(serverType);
+    }
+    if ('serverId' in target) {
+      const server = runtime.directory.get(target.serverId);
+      if (!server || server.serverType !== serverType || server.state !== 'running') throw new ServerUnavailableError(target.serverId);
+      return server;
+    }
+    const route = this.routes.get(serverType) ?? defaultRoute;
+    const chosen = route(target.routeParam, servers, serverType);
+    const server = typeof chosen === 'string' ? servers.find((s) => s.id === chosen) : chosen;
+    if (!server || server.serverType !== serverType) {
+      throw new RouteError(serverType, `returned ${JSON.stringify(typeof chosen === 'string' ? chosen : chosen?.id)}, which is not a running "${serverType}" server`);
+    }
+    return server;
+  }
+}
+
+function matches(list: string | undefined, value: string): boolean {
+  if (list === undefined || list === '' || list === 'all') return true;
+  return list.split('|').map((item) => item.trim()).includes(value);
+}
+
+/** The entry the master spawns for each server: `SHADDOCK_ENTRY`, else `app.ts` or `app.js` in the app directory. */
+function findEntry(base: string): string {
+  const fromEnv = process.env.SHADDOCK_ENTRY;
+  if (fromEnv) return resolve(fromEnv);
+  for (const name of ['app.ts', 'app.mts', 'app.js', 'app.mjs']) {
+    const candidate = resolve(base, name);
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new Error(`no app entry in ${base}: expected app.ts or app.js (or set SHADDOCK_ENTRY)`);
+}
+
+/**
+ * Creates the application object. Call it once per process, configure it, then `await app.start()`.
+ *
+ * @example
+ * import { createApp } from 'shaddock';
+ * const app = createApp({ base: import.meta.dirname });
+ * await app.start();
+ */
+export function createApp(options: CreateAppOptions = {}): Application {
+  return new Application(options);
+}

@@ -1,0 +1,123 @@
+import { EventEmitter } from 'node:events';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { decode, encode } from '../transport/codec.ts';
+import type { Subjects } from '../transport/subjects.ts';
+import type { ServerInfo } from '../types.ts';
+
+interface Entry {
+  info: ServerInfo;
+  lastSeen: number;
+}
+
+export interface DirectoryEvents {
+  /** A server announced itself (first time, or again after going away). */
+  up: [ServerInfo];
+  /** Every heartbeat, including the first. */
+  heartbeat: [ServerInfo];
+  /** A server said goodbye or went silent for longer than the heartbeat timeout. */
+  down: [ServerInfo, 'stopped' | 'silent'];
+}
+
+/**
+ * Every process's view of which servers are up, built from the heartbeat subject alone: no
+ * process (not even the master) has to be asked, so servers keep routing if the master dies.
+ * A newcomer publishes on `discover` and everyone answers with a heartbeat at once.
+ */
+export class ServerDirectory extends EventEmitter<DirectoryEvents> {
+  private readonly servers = new Map<string, Entry>();
+  private readonly byType = new Map<string, ServerInfo[]>();
+  private subscriptions: Subscription[] = [];
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly subjects: Subjects,
+    private readonly heartbeatTimeout: number,
+    /** Called when someone asks everyone to announce themselves (servers answer; the master does not). */
+    private readonly onDiscover?: () => void,
+  ) {
+    super();
+  }
+
+  start(): void {
+    this.subscriptions.push(
+      this.nc.subscribe(this.subjects.heartbeat, {
+        callback: (error, msg) => {
+          if (error) return;
+          try {
+            this.record(decode<ServerInfo>(msg.data));
+          } catch {
+            // A foreign or corrupt message on our subject: ignore it rather than fall over.
+          }
+        },
+      }),
+    );
+    if (this.onDiscover) {
+      const answer = this.onDiscover;
+      this.subscriptions.push(this.nc.subscribe(this.subjects.discover, { callback: () => answer() }));
+    }
+    this.nc.publish(this.subjects.discover, encode({}));
+    const every = Math.max(50, Math.floor(this.heartbeatTimeout / 3));
+    this.sweeper = setInterval(() => this.sweep(), every);
+    this.sweeper.unref();
+  }
+
+  stop(): void {
+    for (const subscription of this.subscriptions) subscription.unsubscribe();
+    this.subscriptions = [];
+    if (this.sweeper) clearInterval(this.sweeper);
+  }
+
+  get(id: string): ServerInfo | undefined {
+    return this.servers.get(id)?.info;
+  }
+
+  all(): ServerInfo[] {
+    return [...this.servers.values()].map((entry) => entry.info);
+  }
+
+  /** Running servers of a type, sorted by id so every process routes the same way. */
+  ofType(serverType: string): readonly ServerInfo[] {
+    return this.byType.get(serverType) ?? [];
+  }
+
+  types(): string[] {
+    return [...this.byType.keys()];
+  }
+
+  private record(info: ServerInfo): void {
+    if (info.state === 'stopped' || info.state === 'stopping' || info.state === 'draining') {
+      // A server on its way out takes no new calls: route around it from now on.
+      const known = this.servers.get(info.id);
+      if (known) this.remove(known.info, 'stopped');
+      return;
+    }
+    const known = this.servers.get(info.id);
+    this.servers.set(info.id, { info, lastSeen: Date.now() });
+    if (!known || known.info.pid !== info.pid || known.info.state !== info.state) this.reindex(info.serverType);
+    if (!known) this.emit('up', info);
+    this.emit('heartbeat', info);
+  }
+
+  private remove(info: ServerInfo, why: 'stopped' | 'silent'): void {
+    this.servers.delete(info.id);
+    this.reindex(info.serverType);
+    this.emit('down', info, why);
+  }
+
+  private reindex(serverType: string): void {
+    const list = [...this.servers.values()]
+      .map((entry) => entry.info)
+      .filter((info) => info.serverType === serverType && info.state === 'running')
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    if (list.length) this.byType.set(serverType, list);
+    else this.byType.delete(serverType);
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const entry of this.servers.values()) {
+      if (now - entry.lastSeen > this.heartbeatTimeout) this.remove(entry.info, 'silent');
+    }
+  }
+}

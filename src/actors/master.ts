@@ -1,0 +1,370 @@
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { createActor, fromPromise, type ActorRefFrom } from 'xstate';
+import { parseServerEntry } from '../config/index.ts';
+import type { ClusterConfig, NatsSettings, ServerEntry } from '../config/types.ts';
+import { masterMachine, type MasterContext } from '../machines/master.ts';
+import { serverMachine } from '../machines/server.ts';
+import { stateName } from '../machines/state-name.ts';
+import { decode, encode } from '../transport/codec.ts';
+import { startEmbeddedNats, type EmbeddedNats } from '../transport/embedded-nats.ts';
+import { connectNats } from '../transport/nats.ts';
+import { subjects as buildSubjects, type Subjects } from '../transport/subjects.ts';
+import type { AdminCommand, AdminReply, AdminRequest, ServerRow } from './admin.ts';
+import type { Application } from './application.ts';
+import { ServerDirectory } from './directory.ts';
+import { removeRunFile, writeRunFile } from './run-file.ts';
+import { spawnServer } from './spawn.ts';
+
+export interface MasterOptions {
+  /** The app entry each server process runs. */
+  entry: string;
+}
+
+/** What a daemonised master tells the CLI that started it, over the IPC channel. */
+export type MasterNotice =
+  | { type: 'shaddock:settled'; servers: { id: string; state: string }[] }
+  | { type: 'shaddock:failed'; error: string };
+
+type ServerActor = ActorRefFrom<typeof serverMachine>;
+
+/** States in which a server has settled after a start: up, or down for good until someone acts. */
+const settledStates = new Set(['connected', 'exited', 'crashed', 'stopped']);
+const downStates = new Set(['pending', 'stopped', 'exited', 'crashed']);
+
+/**
+ * Runs the master: resolves once it leads and has spawned every server. The process exits when
+ * the master machine reaches `stopped` (after `shaddock stop`, SIGINT or SIGTERM).
+ */
+export async function runMaster(app: Application, config: ClusterConfig, options: MasterOptions): Promise<Master> {
+  const master = new Master(app, config, options);
+  await master.start();
+  return master;
+}
+
+export class Master {
+  private nc: NatsConnection | undefined;
+  private embedded: EmbeddedNats | undefined;
+  private nats: NatsSettings | undefined;
+  private directory: ServerDirectory | undefined;
+  private adminSubscription: Subscription | undefined;
+  private readonly subjects: Subjects;
+  private readonly adminToken: string;
+  private readonly servers = new Map<string, { entry: ServerEntry; actor: ServerActor; child?: ChildProcess }>();
+  private readonly actor;
+  private stopping: Promise<void> | undefined;
+  private readonly startedAt = Date.now();
+
+  constructor(
+    private readonly app: Application,
+    private readonly config: ClusterConfig,
+    private readonly options: MasterOptions,
+  ) {
+    this.subjects = buildSubjects(config.master.prefix, config.master.cluster);
+    this.adminToken = config.master.adminToken ?? randomBytes(16).toString('hex');
+    const machine = masterMachine.provide({
+      actors: {
+        connect: fromPromise<void, MasterContext>(() => this.connect()),
+        startServers: fromPromise<void, MasterContext>(async () => this.startServers()),
+        stopServers: fromPromise<void, MasterContext>(() => this.shutdown()),
+      },
+      actions: {
+        announceAllStarted: () => this.announceAllStarted(),
+      },
+    });
+    this.actor = createActor(machine, { input: { masterId: config.master.id, ha: false } });
+  }
+
+  get state(): string {
+    return stateName(this.actor.getSnapshot().value);
+  }
+
+  start(): Promise<void> {
+    const log = this.app.logger;
+    let last = '';
+    const onSignal = (): void => this.actor.send({ type: 'STOP' });
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    return new Promise((resolve, reject) => {
+      this.actor.subscribe((snapshot) => {
+        const state = this.state;
+        if (state === last) return;
+        last = state;
+        log.info({ state }, `master ${state}`);
+        if (snapshot.matches('leading')) resolve();
+        if (snapshot.status !== 'done') return;
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+        if (snapshot.matches('failed')) {
+          const error = snapshot.context.error ?? 'unknown error';
+          log.error({ error }, 'master failed');
+          notify({ type: 'shaddock:failed', error });
+          reject(new Error(error));
+        }
+        setImmediate(() => process.exit(snapshot.matches('failed') ? 1 : 0));
+      });
+      this.actor.start();
+    });
+  }
+
+  private async connect(): Promise<void> {
+    const { master } = this.config;
+    if (master.nats) {
+      this.nats = master.nats;
+    } else {
+      this.embedded = await startEmbeddedNats();
+      this.nats = { servers: [this.embedded.url] };
+      this.app.logger.info({ url: this.embedded.url, natsPid: this.embedded.pid }, 'started embedded nats-server');
+    }
+    const nc = (this.nc = await connectNats(this.nats, master.id));
+    this.directory = new ServerDirectory(nc, this.subjects, master.heartbeatTimeout);
+    this.directory.on('heartbeat', (info) => {
+      // Only a server that is serving counts as connected; `starting` is still on its way.
+      if (info.state !== 'running') return;
+      this.servers.get(info.id)?.actor.send({ type: 'HEARTBEAT', pid: info.pid, at: Date.now() });
+    });
+    this.directory.start();
+    this.app.attach({ nc, subjects: this.subjects, directory: this.directory });
+    this.adminSubscription = nc.subscribe(this.subjects.admin, {
+      callback: (error, msg) => {
+        if (error) return;
+        void this.handleAdmin(msg.data).then((reply) => {
+          try {
+            msg.respond(encode(reply));
+          } catch {
+            // Connection closing after a stop: the CLI watches the master's pid instead.
+          }
+        });
+      },
+    });
+    await nc.flush();
+    writeRunFile(this.config.dir, {
+      masterId: master.id,
+      masterPid: process.pid,
+      env: this.config.env,
+      nats: this.nats.servers,
+      adminToken: this.adminToken,
+      prefix: master.prefix,
+      cluster: master.cluster,
+      startedAt: this.startedAt,
+      ...(this.embedded ? { embeddedNatsPid: this.embedded.pid } : {}),
+    });
+  }
+
+  private startServers(): void {
+    for (const entry of this.config.servers) this.addServer(entry);
+    this.checkSettled();
+  }
+
+  /** Creates the server machine of one server and starts its process. */
+  private addServer(entry: ServerEntry): void {
+    const { master } = this.config;
+    const record: { entry: ServerEntry; actor: ServerActor; child?: ChildProcess } = { entry } as never;
+    const machine = serverMachine.provide({
+      actions: {
+        spawn: () => this.spawn(record),
+        requestStop: () => this.requestStop(record),
+        kill: () => record.child?.kill('SIGKILL'),
+      },
+    });
+    record.actor = createActor(machine, {
+      input: {
+        id: entry.id,
+        serverType: entry.serverType,
+        timing: { startTimeout: master.startTimeout, heartbeatTimeout: master.heartbeatTimeout, stopTimeout: master.stopTimeout },
+      },
+    });
+    let last = '';
+    record.actor.subscribe((snapshot) => {
+      const state = stateName(snapshot.value);
+      if (state === last) return;
+      last = state;
+      const { pid, lastExit } = snapshot.context;
+      this.app.logger.info({ server: entry.id, state, serverPid: pid, ...(state === 'crashed' || state === 'exited' ? { lastExit } : {}) }, `server ${entry.id} ${state}`);
+      this.checkSettled();
+    });
+    this.servers.set(entry.id, record);
+    record.actor.start();
+    record.actor.send({ type: 'START', at: Date.now() });
+  }
+
+  private spawn(record: { entry: ServerEntry; actor: ServerActor; child?: ChildProcess }): void {
+    const child = spawnServer(record.entry, {
+      entry: this.options.entry,
+      dir: this.config.dir,
+      env: this.config.env,
+      ...(this.embedded ? { embeddedNats: [this.embedded.url] } : {}),
+    });
+    record.child = child;
+    child.once('spawn', () => record.actor.send({ type: 'SPAWNED', pid: child.pid ?? -1 }));
+    child.once('error', (error) => {
+      if (child.pid === undefined) record.actor.send({ type: 'SPAWN_FAILED', error: error.message });
+    });
+    child.once('exit', (code, signal) => {
+      if (record.child === child) record.child = undefined;
+      record.actor.send({ type: 'EXITED', code, signal, at: Date.now() });
+    });
+  }
+
+  private requestStop(record: { entry: ServerEntry; child?: ChildProcess }): void {
+    const nc = this.nc;
+    const ask = nc && !nc.isClosed()
+      ? nc.request(this.subjects.sys(record.entry.id), encode({ command: 'stop' }), { timeout: 1000 })
+      : Promise.reject(new Error('no NATS'));
+    // A server that does not answer on NATS still gets a graceful stop through its signal handler.
+    ask.catch(() => record.child?.kill('SIGTERM'));
+  }
+
+  private announceAllStarted(): void {
+    this.app.logger.info({ servers: this.servers.size }, 'all servers started');
+    try {
+      this.nc?.publish(this.subjects.events, encode({ type: 'allStarted' }));
+    } catch {
+      // Closed in the meantime: nobody left to tell.
+    }
+  }
+
+  private allStartedSent = false;
+  private settledSent = false;
+
+  private checkSettled(): void {
+    const snapshots = [...this.servers.values()].map((record) => ({ id: record.entry.id, state: stateName(record.actor.getSnapshot().value) }));
+    if (!this.allStartedSent && snapshots.length === this.servers.size && snapshots.every((s) => s.state === 'connected')) {
+      this.allStartedSent = true;
+      this.actor.send({ type: 'ALL_STARTED' });
+    }
+    if (!this.settledSent && this.actor.getSnapshot().matches('leading') && snapshots.every((s) => settledStates.has(s.state))) {
+      this.settledSent = true;
+      notify({ type: 'shaddock:settled', servers: snapshots });
+    }
+  }
+
+  /** Stops every server, frontends first, and waits until each process has exited. */
+  stopServers(ids?: readonly string[]): Promise<void> {
+    const chosen = [...this.servers.values()].filter((record) => !ids || ids.includes(record.entry.id));
+    const stopAll = async (records: typeof chosen): Promise<void> => {
+      await Promise.all(records.map((record) => this.stopOne(record.actor)));
+    };
+    return stopAll(chosen.filter((record) => record.entry.frontend)).then(() => stopAll(chosen.filter((record) => !record.entry.frontend)));
+  }
+
+  private stopOne(actor: ServerActor): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): boolean => downStates.has(stateName(actor.getSnapshot().value));
+      if (done()) return resolve();
+      const subscription = actor.subscribe(() => {
+        if (done()) {
+          subscription.unsubscribe();
+          resolve();
+        }
+      });
+      actor.send({ type: 'STOP' });
+    });
+  }
+
+  /** The master's own stop: servers first, then its connections, the embedded broker and the run file. */
+  private shutdown(): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.stopServers();
+      this.adminSubscription?.unsubscribe();
+      this.directory?.stop();
+      this.app.attach(undefined);
+      if (this.nc && !this.nc.isClosed()) await this.nc.drain();
+      await this.embedded?.stop();
+      removeRunFile(this.config.dir, this.config.env, process.pid);
+    })();
+    return this.stopping;
+  }
+
+  private rows(): ServerRow[] {
+    const now = Date.now();
+    const master: ServerRow = {
+      id: this.config.master.id,
+      serverType: 'master',
+      pid: process.pid,
+      state: this.state,
+      host: this.config.master.host,
+      clientPort: null,
+      frontend: false,
+      restarts: 0,
+      uptime: now - this.startedAt,
+      rss: process.memoryUsage.rss(),
+      lastExit: null,
+    };
+    const servers = [...this.servers.values()].map(({ entry, actor }): ServerRow => {
+      const { context, value } = actor.getSnapshot();
+      const info = this.directory?.get(entry.id);
+      return {
+        id: entry.id,
+        serverType: entry.serverType,
+        pid: context.pid ?? null,
+        state: stateName(value),
+        host: entry.host,
+        clientPort: entry.clientPort ?? null,
+        frontend: entry.frontend,
+        restarts: context.restarts,
+        uptime: context.connectedAt !== undefined ? now - context.connectedAt : null,
+        rss: info && info.pid === context.pid ? info.rss : null,
+        lastExit: context.lastExit ?? null,
+      };
+    });
+    return [master, ...servers];
+  }
+
+  private async handleAdmin(data: Uint8Array): Promise<AdminReply> {
+    let request: AdminRequest;
+    try {
+      request = decode<AdminRequest>(data);
+    } catch {
+      return { ok: false, error: 'malformed admin request' };
+    }
+    if (request.token !== this.adminToken) {
+      this.app.logger.warn({ command: request.command }, 'admin request refused: wrong token');
+      return { ok: false, error: 'admin token refused: the token does not match this master\'s adminToken' };
+    }
+    try {
+      return { ok: true, result: await this.run(request) };
+    } catch (error) {
+      return { ok: false, error: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  private async run(command: AdminCommand): Promise<unknown> {
+    switch (command.command) {
+      case 'list':
+        return this.rows();
+      case 'stop': {
+        const ids = command.ids?.length ? command.ids : undefined;
+        if (ids) {
+          const unknown = ids.filter((id) => !this.servers.has(id));
+          if (unknown.length) throw new Error(`no such server: ${unknown.join(', ')}`);
+          await this.stopServers(ids);
+          return { stopped: ids };
+        }
+        await this.stopServers();
+        // Reply first, then let the master machine finish its own stop.
+        setImmediate(() => this.actor.send({ type: 'STOP' }));
+        return { stopped: [...this.servers.keys()], masterPid: process.pid };
+      }
+      case 'kill': {
+        for (const { child } of this.servers.values()) child?.kill('SIGKILL');
+        setImmediate(() => this.actor.send({ type: 'STOP' }));
+        return { killed: [...this.servers.values()].flatMap(({ child }) => (child?.pid ? [child.pid] : [])), masterPid: process.pid };
+      }
+      case 'add': {
+        const entry = parseServerEntry(command.server, this.config);
+        if (this.servers.has(entry.id)) throw new Error(`server "${entry.id}" already exists`);
+        this.config.servers.push(entry);
+        this.addServer(entry);
+        return { added: entry.id };
+      }
+      default:
+        throw new Error(`unknown admin command "${(command as { command: string }).command}"`);
+    }
+  }
+}
+
+function notify(notice: MasterNotice): void {
+  if (process.send && process.connected) process.send(notice);
+}

@@ -1,0 +1,220 @@
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { createActor, fromPromise } from 'xstate';
+import type { ClusterConfig, ServerEntry } from '../config/types.ts';
+import { lifecycleMachine, type LifecycleInput } from '../machines/lifecycle.ts';
+import { stateName } from '../machines/state-name.ts';
+import { decode, encode } from '../transport/codec.ts';
+import { connectNats } from '../transport/nats.ts';
+import { RpcServer } from '../transport/rpc.ts';
+import { subjects as buildSubjects } from '../transport/subjects.ts';
+import type { BeforeStopHook, ServerInfo } from '../types.ts';
+import type { Application } from './application.ts';
+import { ServerDirectory } from './directory.ts';
+import { instantiate, loadDefinitions, RemoteTable } from './remotes.ts';
+
+/** Control requests a server process answers on its `sys` subject. */
+export type SysCommand = { command: 'stop' } | { command: 'ping' };
+
+/** Default time one before-stop hook may take. */
+const stopHookTimeout = 10_000;
+
+/**
+ * Runs one server process: its `lifecycle` machine with real effects (NATS, remotes, heartbeats).
+ * Resolves once the server is `running`; the process exits when the lifecycle ends
+ * (0 after `stopped`, 1 after `failed`). SIGTERM and SIGINT stop it gracefully.
+ */
+export async function runServer(app: Application, config: ClusterConfig, entry: ServerEntry): Promise<void> {
+  const server = new ServerProcess(app, config, entry);
+  await server.start();
+}
+
+export class ServerProcess {
+  private nc: NatsConnection | undefined;
+  private rpc: RpcServer | undefined;
+  private directory: ServerDirectory | undefined;
+  private subscriptions: Subscription[] = [];
+  private heartbeat: NodeJS.Timeout | undefined;
+  private readonly remotes: RemoteTable;
+  private readonly startedAt = Date.now();
+  private readonly subjects;
+  private readonly actor;
+
+  constructor(
+    private readonly app: Application,
+    private readonly config: ClusterConfig,
+    private readonly entry: ServerEntry,
+  ) {
+    this.subjects = buildSubjects(config.master.prefix, config.master.cluster);
+    this.remotes = new RemoteTable(entry.id);
+    const machine = lifecycleMachine.provide({
+      actors: {
+        boot: fromPromise<void, LifecycleInput>(() => this.boot()),
+        start: fromPromise<void, LifecycleInput>(() => this.startComponents()),
+        drain: fromPromise<void, LifecycleInput>(async () => this.rpc?.drain()),
+        runStopHooks: fromPromise<void, LifecycleInput>(() => this.runStopHooks()),
+        stopComponents: fromPromise<void, LifecycleInput>(() => this.stopComponents()),
+      },
+    });
+    this.actor = createActor(machine, {
+      input: { serverId: entry.id, drainTimeout: config.master.stopTimeout / 2 },
+    });
+  }
+
+  /** The lifecycle state as a dotted name (`running`, `stopping.hooks`, ...). */
+  get state(): string {
+    return stateName(this.actor.getSnapshot().value);
+  }
+
+  start(): Promise<void> {
+    const log = this.app.logger;
+    let last = '';
+    const onSignal = (): void => this.actor.send({ type: 'STOP' });
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    return new Promise((resolve, reject) => {
+      this.actor.subscribe((snapshot) => {
+        const state = this.state;
+        if (state === last) return;
+        last = state;
+        log.info({ state }, `lifecycle ${state}`);
+        // Peers learn at once that this server is draining or stopping and route around it.
+        if (this.nc && !this.nc.isClosed() && state !== 'booting') this.announce();
+        if (state === 'running') resolve();
+        if (snapshot.status === 'done' || snapshot.matches({ failed: 'closed' })) {
+          const failed = snapshot.matches('failed');
+          if (failed) {
+            log.error({ error: snapshot.context.error }, 'server failed to start');
+            reject(new Error(`server "${this.entry.id}" failed: ${snapshot.context.error}`));
+          }
+          process.off('SIGTERM', onSignal);
+          process.off('SIGINT', onSignal);
+          process.exitCode = failed ? 1 : 0;
+          // Let pino flush, then leave even if a user's timer would keep the loop alive.
+          setImmediate(() => process.exit(failed ? 1 : 0));
+        }
+      });
+      this.actor.start();
+    });
+  }
+
+  stop(): void {
+    this.actor.send({ type: 'STOP' });
+  }
+
+  private async boot(): Promise<void> {
+    const nats = this.config.master.nats;
+    if (!nats) {
+      throw new Error('no NATS to connect to: start servers through the master (shaddock start), or set SHADDOCK_NATS_URL');
+    }
+    this.nc = await connectNats(nats, this.entry.id);
+  }
+
+  private async startComponents(): Promise<void> {
+    const nc = this.nc!;
+    const definitions = new Map(await loadDefinitions(this.app.base, this.entry.serverType, 'remote'));
+    for (const [name, definition] of this.app.remotesOf(this.entry.serverType)) definitions.set(name, definition);
+    for (const [name, definition] of definitions) this.remotes.add(name, instantiate(definition, this.app));
+
+    this.rpc = new RpcServer(nc, this.subjects.rpc(this.entry.id), this.remotes.dispatch);
+    this.rpc.start();
+    this.subscriptions.push(
+      nc.subscribe(this.subjects.sys(this.entry.id), {
+        callback: (error, msg) => {
+          if (error) return;
+          const request = decode<SysCommand>(msg.data);
+          msg.respond(encode({ ok: true, state: this.state }));
+          if (request.command === 'stop') this.actor.send({ type: 'STOP' });
+        },
+      }),
+      nc.subscribe(this.subjects.events, {
+        callback: (error, msg) => {
+          if (error) return;
+          const event = decode<{ type: string }>(msg.data);
+          if (event.type === 'allStarted') void this.runStartAllHooks();
+        },
+      }),
+    );
+    this.directory = new ServerDirectory(nc, this.subjects, this.config.master.heartbeatTimeout, () => this.announce());
+    this.directory.start();
+    this.app.attach({ nc, subjects: this.subjects, directory: this.directory });
+    this.heartbeat = setInterval(() => this.announce(), this.config.master.heartbeatInterval);
+    await nc.flush();
+  }
+
+  private info(): ServerInfo {
+    const { entry } = this;
+    return {
+      id: entry.id,
+      serverType: entry.serverType,
+      host: entry.host,
+      ...(entry.port !== undefined ? { port: entry.port } : {}),
+      ...(entry.clientHost !== undefined ? { clientHost: entry.clientHost } : {}),
+      ...(entry.clientPort !== undefined ? { clientPort: entry.clientPort } : {}),
+      frontend: entry.frontend,
+      pid: process.pid,
+      state: this.state,
+      remotes: this.remotes.manifest(),
+      startedAt: this.startedAt,
+      rss: process.memoryUsage.rss(),
+    };
+  }
+
+  private announce(): void {
+    try {
+      this.nc?.publish(this.subjects.heartbeat, encode(this.info()));
+    } catch {
+      // Closed or closing: the next heartbeat (or the master's exit watch) tells the truth.
+    }
+  }
+
+  private async runStartAllHooks(): Promise<void> {
+    for (const hook of this.app.afterStartAllHooks) {
+      try {
+        await hook(this.app);
+      } catch (error) {
+        this.app.logger.error({ err: error }, 'afterStartAll hook failed');
+      }
+    }
+  }
+
+  private async runStopHooks(): Promise<void> {
+    for (const [index, hook] of this.app.beforeStopHooks.entries()) {
+      try {
+        await withTimeout(callHook(hook, this.app), stopHookTimeout, `beforeStop hook #${index + 1}`);
+      } catch (error) {
+        this.app.logger.error({ err: error }, `beforeStop hook #${index + 1} failed; stopping anyway`);
+      }
+    }
+  }
+
+  private async stopComponents(): Promise<void> {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.directory?.stop();
+    this.app.attach(undefined);
+    for (const subscription of this.subscriptions) subscription.unsubscribe();
+    this.subscriptions = [];
+    const nc = this.nc;
+    if (!nc || nc.isClosed()) return;
+    // The last word: peers and the master drop this server now rather than after a timeout.
+    nc.publish(this.subjects.heartbeat, encode({ ...this.info(), state: 'stopped' }));
+    await nc.drain();
+  }
+}
+
+/** Runs Pomelo's `fn(app, cb)` or an async `fn(app)` as one promise. */
+function callHook<App>(hook: BeforeStopHook<App>, app: App): Promise<void> {
+  if (hook.length >= 2) {
+    return new Promise((resolve, reject) => {
+      (hook as (app: App, done: (error?: unknown) => void) => void)(app, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+  return Promise.resolve((hook as (app: App) => Promise<void> | void)(app));
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,192 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Command, Option } from 'commander';
+import { ConfigError } from '../config/index.ts';
+import type { AdminCommand, AdminReply, ServerRow } from '../actors/admin.ts';
+import type { MasterNotice } from '../actors/master.ts';
+import { readRunFile } from '../actors/run-file.ts';
+import { decode, encode } from '../transport/codec.ts';
+import { connectNats } from '../transport/nats.ts';
+import { subjects } from '../transport/subjects.ts';
+import { CliError, resolveTarget, type Target, type TargetOptions } from './target.ts';
+import { formatTable } from './table.ts';
+
+interface CommonOptions {
+  dir: string;
+  env: string;
+  nats?: string;
+  token?: string;
+}
+
+const program = new Command('shaddock')
+  .description('Start, inspect and stop a Shaddock cluster')
+  .showHelpAfterError()
+  .configureOutput({ outputError: (text, write) => write(text) });
+
+function common(command: Command): Command {
+  return command
+    .option('-d, --dir <dir>', 'application directory (holds config/)', process.cwd())
+    .option('-e, --env <env>', 'environment key in the config files', process.env.SHADDOCK_ENV ?? 'development')
+    .option('--nats <url>', 'NATS URL (overrides config/master.json and SHADDOCK_NATS_URL)')
+    .option('--token <token>', 'admin token (overrides config/master.json and SHADDOCK_ADMIN_TOKEN)');
+}
+
+common(program.command('start'))
+  .description('start the master and every server (or one server with -i)')
+  .option('-D, --daemon', 'run in the background; return once every server has started')
+  .option('-t, --type <serverType>', 'with -i: the type of the server to start')
+  .option('-i, --id <serverId>', 'start only this server, joining the running cluster')
+  .action(async (options: CommonOptions & { daemon?: boolean; type?: string; id?: string }) => {
+    const dir = resolve(options.dir);
+    if (options.type && !options.id) throw new CliError('-t/--type needs -i/--id: name the server to start');
+    if (options.daemon) return startDaemon(dir, options);
+    process.env.SHADDOCK_DIR = dir;
+    process.env.SHADDOCK_ENV = options.env;
+    if (options.nats) process.env.SHADDOCK_NATS_URL = options.nats;
+    if (options.id) {
+      process.env.SHADDOCK_SERVER_ID = options.id;
+      if (options.type) process.env.SHADDOCK_SERVER_TYPE = options.type;
+      // A single server joins the cluster that is running: use its NATS when none is configured.
+      const run = readRunFile(dir, options.env);
+      if (!process.env.SHADDOCK_NATS_URL && run) process.env.SHADDOCK_NATS_URL = run.nats.join(',');
+    } else {
+      const run = readRunFile(dir, options.env);
+      if (run && alive(run.masterPid)) {
+        throw new CliError(`a master is already running for ${dir} [${options.env}] (pid ${run.masterPid}); stop it first`);
+      }
+    }
+    await import(pathToFileURL(entryOf(dir)).href);
+  });
+
+common(program.command('list'))
+  .description('one row per server: id, type, pid, state, host, clientPort, restarts, uptime, rss')
+  .option('--json', 'print a JSON array')
+  .action(async (options: CommonOptions & { json?: boolean }) => {
+    const rows = await admin<ServerRow[]>(options, { command: 'list' });
+    if (options.json) console.log(JSON.stringify(rows, null, 2));
+    else console.log(formatTable(rows));
+  });
+
+common(program.command('stop'))
+  .description('stop the whole cluster gracefully, or only the named servers')
+  .argument('[ids...]', 'server ids; none means every server and the master')
+  .action(async (ids: string[], options: CommonOptions) => {
+    const result = await admin<{ stopped: string[]; masterPid?: number }>(options, { command: 'stop', ids }, 120_000);
+    if (result.masterPid !== undefined) await waitForExit(result.masterPid, 30_000);
+    console.log(`stopped: ${result.stopped.join(', ') || 'nothing'}${result.masterPid !== undefined ? ' and the master' : ''}`);
+  });
+
+common(program.command('kill'))
+  .description('kill every server process at once, then the master')
+  .action(async (options: CommonOptions) => {
+    const result = await admin<{ killed: number[]; masterPid: number }>(options, { command: 'kill' });
+    await waitForExit(result.masterPid, 30_000);
+    console.log(`killed ${result.killed.length} server process(es) and the master`);
+  });
+
+common(program.command('add'))
+  .description('start one more server at runtime: add id=chat-server-3 serverType=chat [key=value ...]')
+  .argument('<fields...>', 'key=value pairs of a servers.json entry, plus serverType')
+  .action(async (fields: string[], options: CommonOptions) => {
+    const server: Record<string, unknown> = {};
+    for (const field of fields) {
+      const at = field.indexOf('=');
+      if (at <= 0) throw new CliError(`"${field}" is not key=value`);
+      server[field.slice(0, at)] = parseValue(field.slice(at + 1));
+    }
+    const result = await admin<{ added: string }>(options, { command: 'add', server });
+    console.log(`added ${result.added}`);
+  });
+
+program.addOption(new Option('--verbose', 'print stack traces').hideHelp());
+
+/** Sends one admin request to the leading master and returns its result, or throws its error. */
+async function admin<T>(options: TargetOptions, command: AdminCommand, timeout = 10_000): Promise<T> {
+  const target: Target = await resolveTarget(options);
+  const { master } = target.config;
+  const nc = await connectNats({ ...master.nats, servers: target.nats }, 'shaddock-cli');
+  try {
+    const subject = subjects(master.prefix, master.cluster).admin;
+    let reply: AdminReply<T>;
+    try {
+      const msg = await nc.request(subject, encode({ ...command, token: target.token }), { timeout });
+      reply = decode<AdminReply<T>>(msg.data);
+    } catch (error) {
+      const text = String((error as { cause?: unknown }).cause ?? error);
+      if (/no responders/i.test(text)) throw new CliError(`no master is running for ${target.config.dir} [${target.config.env}] (nobody answers on ${subject})`);
+      if (/timeout/i.test(text)) throw new CliError(`the master did not answer "${command.command}" within ${timeout} ms`);
+      throw error;
+    }
+    if (!reply.ok) throw new CliError(reply.error);
+    return reply.result;
+  } finally {
+    await nc.close();
+  }
+}
+
+async function startDaemon(dir: string, options: CommonOptions): Promise<void> {
+  const logs = join(dir, 'logs');
+  mkdirSync(logs, { recursive: true });
+  const logFile = join(logs, `shaddock-${options.env}.log`);
+  const out = openSync(logFile, 'a');
+  const args = [process.argv[1] ?? 'shaddock', 'start', '-d', dir, '-e', options.env, ...(options.nats ? ['--nats', options.nats] : [])];
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out, 'ipc'], env: process.env });
+  const notice = await new Promise<MasterNotice | { type: 'exit'; code: number | null }>((resolveNotice) => {
+    child.on('message', (message: MasterNotice) => resolveNotice(message));
+    child.once('exit', (code) => resolveNotice({ type: 'exit', code }));
+  });
+  child.disconnect?.();
+  child.unref();
+  if (notice.type === 'exit') throw new CliError(`the master exited with code ${notice.code} before it started; see ${logFile}`);
+  if (notice.type === 'shaddock:failed') throw new CliError(`the master failed: ${notice.error}; see ${logFile}`);
+  const down = notice.servers.filter((server) => server.state !== 'connected');
+  console.log(`master pid ${child.pid}: ${notice.servers.length - down.length}/${notice.servers.length} servers connected (log: ${logFile})`);
+  if (down.length) throw new CliError(`not connected: ${down.map((s) => `${s.id} (${s.state})`).join(', ')}`);
+}
+
+function entryOf(dir: string): string {
+  for (const name of ['app.ts', 'app.mts', 'app.js', 'app.mjs']) {
+    const candidate = join(dir, name);
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new CliError(`no app entry in ${dir}: expected app.ts or app.js`);
+}
+
+function parseValue(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The master replies before it has finished exiting; wait for the pid so "stopped" means stopped. */
+async function waitForExit(pid: number, timeout: number): Promise<void> {
+  const deadline = Date.now() + timeout;
+  while (alive(pid)) {
+    if (Date.now() > deadline) throw new CliError(`the master (pid ${pid}) is still running after ${timeout} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CliError || error instanceof ConfigError) {
+    console.error(`shaddock: ${error.message}`);
+  } else {
+    console.error(`shaddock: ${error instanceof Error ? (process.argv.includes('--verbose') ? error.stack : error.message) : String(error)}`);
+  }
+  process.exitCode = 1;
+}

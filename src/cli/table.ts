@@ -1,0 +1,29 @@
+import type { ServerRow } from '../actors/admin.ts';
+
+const columns: { title: string; value: (row: ServerRow) => string }[] = [
+  { title: 'id', value: (row) => row.id },
+  { title: 'serverType', value: (row) => row.serverType },
+  { title: 'pid', value: (row) => (row.pid === null ? '-' : String(row.pid)) },
+  { title: 'state', value: (row) => row.state },
+  { title: 'host', value: (row) => row.host },
+  { title: 'clientPort', value: (row) => (row.clientPort === null ? '-' : String(row.clientPort)) },
+  { title: 'restarts', value: (row) => String(row.restarts) },
+  { title: 'uptime', value: (row) => (row.uptime === null ? '-' : duration(row.uptime)) },
+  { title: 'rss', value: (row) => (row.rss === null ? '-' : `${(row.rss / 1048576).toFixed(1)} MB`) },
+];
+
+/** `shaddock list` as an aligned text table. */
+export function formatTable(rows: readonly ServerRow[]): string {
+  const cells = [columns.map((column) => column.title), ...rows.map((row) => columns.map((column) => column.value(row)))];
+  const widths = columns.map((_, i) => Math.max(...cells.map((line) => line[i]!.length)));
+  return cells.map((line) => line.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+function duration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
+  const h = Math.floor(m / 60);
+  return `${h}h${String(m % 60).padStart(2, '0')}m`;
+}

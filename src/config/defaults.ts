@@ -1,0 +1,52 @@
+/**
+ * Every default the configuration loader applies, in one place, so that what an omitted field
+ * means can be read here rather than reconstructed from the loader's code.
+ */
+
+/** Environment key used when none is asked for (Pomelo's default too). */
+export const DEFAULT_ENV = 'development';
+
+/** Host of a server (or the master) whose entry names none. */
+export const DEFAULT_HOST = '127.0.0.1';
+
+/** First token of every NATS subject. */
+export const DEFAULT_PREFIX = 'shaddock';
+
+/** Second token of every NATS subject. */
+export const DEFAULT_CLUSTER = 'default';
+
+/** How often a server announces itself, in ms. */
+export const DEFAULT_HEARTBEAT_INTERVAL = 1000;
+
+/**
+ * When no `heartbeatTimeout` is given it is this many intervals: long enough that one late or
+ * lost heartbeat does not mark a healthy server unreachable.
+ */
+export const HEARTBEAT_TIMEOUT_FACTOR = 3;
+
+/** How long a spawned server may take to register, in ms. */
+export const DEFAULT_START_TIMEOUT = 30_000;
+
+/** How long a graceful stop may take before the process is killed, in ms. */
+export const DEFAULT_STOP_TIMEOUT = 10_000;
+
+/** Default per-call RPC timeout, in ms. */
+export const DEFAULT_RPC_TIMEOUT = 10_000;
+
+/** The heartbeat timeout used when master.json gives none, for a given interval. */
+export function defaultHeartbeatTimeout(heartbeatInterval: number): number {
+  return HEARTBEAT_TIMEOUT_FACTOR * heartbeatInterval;
+}
+
+/** The same defaults as one read-only object, for callers that want to show or log them. */
+export const CONFIG_DEFAULTS = Object.freeze({
+  env: DEFAULT_ENV,
+  host: DEFAULT_HOST,
+  prefix: DEFAULT_PREFIX,
+  cluster: DEFAULT_CLUSTER,
+  heartbeatInterval: DEFAULT_HEARTBEAT_INTERVAL,
+  heartbeatTimeoutFactor: HEARTBEAT_TIMEOUT_FACTOR,
+  startTimeout: DEFAULT_START_TIMEOUT,
+  stopTimeout: DEFAULT_STOP_TIMEOUT,
+  rpcTimeout: DEFAULT_RPC_TIMEOUT,
+});

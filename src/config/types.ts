@@ -1,0 +1,78 @@
+/**
+ * The validated shape of a Shaddock application's configuration: what `loadConfig` returns
+ * after reading `config/master.json` and `config/servers.json` for one environment.
+ * Defaults are applied in one place (`defaults.ts`); everything here is complete.
+ */
+
+/** How to reach NATS: a URL (or several, comma separated) plus optional credentials. */
+export interface NatsSettings {
+  /** One or more `nats://host:port` URLs. */
+  servers: string[];
+  token?: string;
+  user?: string;
+  pass?: string;
+  /** Connection name prefix shown in NATS monitoring. */
+  name?: string;
+}
+
+/** One server entry of `config/servers.json`, normalised (Pomelo's `auto-restart` becomes `autoRestart`). */
+export interface ServerEntry {
+  id: string;
+  serverType: string;
+  host: string;
+  /** Pomelo's RPC port. Shaddock routes RPC over NATS, so it is informational only. */
+  port?: number;
+  clientHost?: string;
+  /** The port clients connect to; required for frontends. */
+  clientPort?: number;
+  frontend: boolean;
+  /** Extra Node.js arguments for this server's process (Pomelo's `args`). */
+  args: string[];
+  /** CPU set to bind the process to (Linux). Normalised to a sorted list of CPU indexes. */
+  cpu?: number[];
+  /** Pomelo's `auto-restart` (`true` or `"true"`). */
+  autoRestart: boolean;
+  /** Pomelo's `max-connections`, for frontends. */
+  maxConnections?: number;
+  /** Any other fields of the entry, kept as written (Pomelo apps read their own). */
+  extra: Record<string, unknown>;
+}
+
+/** The master's entry of `config/master.json`, with Shaddock's own settings and their defaults applied. */
+export interface MasterConfig {
+  id: string;
+  host: string;
+  port?: number;
+  /** NATS to use; `undefined` means "start an embedded nats-server on a free loopback port". */
+  nats?: NatsSettings;
+  /**
+   * Shared secret the CLI must present on the admin subject (`adminToken` in master.json, or
+   * `SHADDOCK_ADMIN_TOKEN`). When unset the master makes one up and writes it to its run file.
+   */
+  adminToken?: string;
+  /** First token of every subject (default `shaddock`), so a cluster can live inside another NATS system. */
+  prefix: string;
+  /** Second token of every subject (default `default`): several clusters can share one NATS. */
+  cluster: string;
+  /** How often a server announces itself, in ms (default 1000). */
+  heartbeatInterval: number;
+  /** Silence after which a server counts as unreachable, in ms (default 3 × interval). */
+  heartbeatTimeout: number;
+  /** How long a spawned server may take to register, in ms (default 30000). */
+  startTimeout: number;
+  /** How long a graceful stop may take before the process is killed, in ms (default 10000). */
+  stopTimeout: number;
+  /** Default per-call RPC timeout, in ms (default 10000). */
+  rpcTimeout: number;
+}
+
+/** Everything one environment of an application needs to start. */
+export interface ClusterConfig {
+  /** Environment key used in the config files, e.g. `development`. */
+  env: string;
+  /** Absolute path of the application directory (the one holding `config/`). */
+  dir: string;
+  master: MasterConfig;
+  /** Every configured server, in file order. */
+  servers: ServerEntry[];
+}

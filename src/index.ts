@@ -1,0 +1,13 @@
+/**
+ * Shaddock's public API: create an app, declare remotes, call them with `app.rpc`.
+ * Machines (`shaddock/machines`) and the config loader are exported for tools and tests.
+ */
+export { Application, createApp } from './actors/application.ts';
+export type { AppRuntime, CreateAppOptions, Feature } from './actors/application.ts';
+export type { CallOptions } from './actors/rpc-proxy.ts';
+export { defaultRoute, stableHash, routeKey } from './actors/route.ts';
+export type { ServerRow } from './actors/admin.ts';
+export * from './errors.ts';
+export type * from './types.ts';
+export { ConfigError, loadConfig } from './config/index.ts';
+export type { ClusterConfig, MasterConfig, NatsSettings, ServerEntry } from './config/types.ts';

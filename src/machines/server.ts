@@ -1,0 +1,183 @@
+import { assign, setup } from 'xstate';
+
+/**
+ * The leading master's view of one configured server: is its process up, has it registered,
+ * is it still heartbeating, is it being stopped.
+ *
+ * States, as an operator would say them:
+ * - `pending`: configured, no process yet.
+ * - `starting`: a process was spawned; waiting for its first heartbeat.
+ * - `connected`: registered and heartbeating on time.
+ * - `unreachable`: the process did not register in time, or its heartbeats stopped.
+ * - `stopping`: asked to stop gracefully; killed if it has not exited after `stopTimeout`.
+ * - `killing`: killed on purpose; waiting for the exit.
+ * - `stopped`: stopped on purpose.
+ * - `exited`: the process ended on its own with code 0.
+ * - `crashed`: the process ended on its own with a non-zero code or a signal.
+ *
+ * Effects are injected: `spawn` (start the process, then send `SPAWNED` or `SPAWN_FAILED`),
+ * `requestStop` (ask the process to stop gracefully) and `kill` (SIGKILL it).
+ */
+
+/** How a server process ended. */
+export interface ExitInfo {
+  code: number | null;
+  signal: string | null;
+  /** Epoch ms of the exit. */
+  at: number;
+}
+
+export interface ServerTiming {
+  /** ms a spawned process may take to send its first heartbeat. */
+  startTimeout: number;
+  /** ms of heartbeat silence after which the server is unreachable. */
+  heartbeatTimeout: number;
+  /** ms a graceful stop may take before the process is killed. */
+  stopTimeout: number;
+}
+
+export interface ServerInput {
+  id: string;
+  serverType: string;
+  timing: ServerTiming;
+}
+
+export interface ServerContext extends ServerInput {
+  pid: number | undefined;
+  restarts: number;
+  /** Epoch ms the current process was spawned. */
+  startedAt: number | undefined;
+  /** Epoch ms of the first heartbeat of the current process. */
+  connectedAt: number | undefined;
+  lastExit: ExitInfo | undefined;
+  /** Why the last spawn failed, if it did. */
+  error: string | undefined;
+}
+
+export type ServerEvent =
+  | { type: 'START'; at: number }
+  | { type: 'SPAWNED'; pid: number }
+  | { type: 'SPAWN_FAILED'; error: string }
+  | { type: 'HEARTBEAT'; pid: number; at: number }
+  | { type: 'EXITED'; code: number | null; signal: string | null; at: number }
+  | { type: 'STOP' }
+  | { type: 'KILL' };
+
+export const serverMachine = setup({
+  types: {
+    context: {} as ServerContext,
+    events: {} as ServerEvent,
+    input: {} as ServerInput,
+  },
+  actions: {
+    // Injected by the runtime (src/actors/master.ts).
+    spawn: () => {},
+    requestStop: () => {},
+    kill: () => {},
+    recordStart: assign(({ event }) => {
+      const at = event.type === 'START' ? event.at : undefined;
+      return { startedAt: at, connectedAt: undefined, pid: undefined, error: undefined };
+    }),
+    recordPid: assign(({ event }) => (event.type === 'SPAWNED' ? { pid: event.pid } : {})),
+    recordSpawnError: assign(({ event }) => (event.type === 'SPAWN_FAILED' ? { error: event.error } : {})),
+    recordConnected: assign(({ context, event }) =>
+      event.type === 'HEARTBEAT'
+        ? { pid: context.pid ?? event.pid, connectedAt: context.connectedAt ?? event.at }
+        : {},
+    ),
+    recordExit: assign(({ event }) =>
+      event.type === 'EXITED'
+        ? { lastExit: { code: event.code, signal: event.signal, at: event.at }, pid: undefined, connectedAt: undefined }
+        : {},
+    ),
+  },
+  guards: {
+    cleanExit: ({ event }) => event.type === 'EXITED' && event.code === 0 && event.signal === null,
+    /** A heartbeat from an older process of this server (e.g. one being replaced) must not count. */
+    fromCurrentProcess: ({ context, event }) =>
+      event.type === 'HEARTBEAT' && (context.pid === undefined || context.pid === event.pid),
+  },
+  delays: {
+    startTimeout: ({ context }) => context.timing.startTimeout,
+    heartbeatTimeout: ({ context }) => context.timing.heartbeatTimeout,
+    stopTimeout: ({ context }) => context.timing.stopTimeout,
+  },
+}).createMachine({
+  id: 'server',
+  context: ({ input }) => ({
+    ...input,
+    pid: undefined,
+    restarts: 0,
+    startedAt: undefined,
+    connectedAt: undefined,
+    lastExit: undefined,
+    error: undefined,
+  }),
+  initial: 'pending',
+  states: {
+    pending: {
+      on: {
+        START: { target: 'live' },
+        STOP: { target: 'stopped' },
+        KILL: { target: 'stopped' },
+      },
+    },
+    live: {
+      // The process may be alive in every sub-state, so stop, kill and exit apply to all of them.
+      initial: 'starting',
+      on: {
+        STOP: { target: 'stopping' },
+        KILL: { target: 'killing' },
+        EXITED: [
+          { guard: 'cleanExit', target: 'exited', actions: 'recordExit' },
+          { target: 'crashed', actions: 'recordExit' },
+        ],
+      },
+      states: {
+        starting: {
+          entry: ['recordStart', 'spawn'],
+          on: {
+            SPAWNED: { actions: 'recordPid' },
+            SPAWN_FAILED: { target: '#server.crashed', actions: 'recordSpawnError' },
+            HEARTBEAT: { guard: 'fromCurrentProcess', target: 'connected', actions: 'recordConnected' },
+          },
+          after: { startTimeout: { target: 'unreachable' } },
+        },
+        connected: {
+          on: {
+            // Re-entering restarts the heartbeat timer.
+            HEARTBEAT: { guard: 'fromCurrentProcess', target: 'connected', reenter: true, actions: 'recordConnected' },
+          },
+          after: { heartbeatTimeout: { target: 'unreachable' } },
+        },
+        unreachable: {
+          on: {
+            HEARTBEAT: { guard: 'fromCurrentProcess', target: 'connected', actions: 'recordConnected' },
+          },
+        },
+      },
+    },
+    stopping: {
+      entry: 'requestStop',
+      on: {
+        EXITED: { target: 'stopped', actions: 'recordExit' },
+      },
+      after: { stopTimeout: { target: 'killing' } },
+    },
+    killing: {
+      entry: 'kill',
+      on: {
+        EXITED: { target: 'stopped', actions: 'recordExit' },
+      },
+    },
+    stopped: {
+      on: { START: { target: 'live' } },
+    },
+    exited: {
+      on: { START: { target: 'live' }, STOP: { target: 'stopped' } },
+    },
+    crashed: {
+      on: { START: { target: 'live' }, STOP: { target: 'stopped' } },
+    },
+  },
+});

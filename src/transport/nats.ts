@@ -1,0 +1,26 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsSettings } from '../config/types.ts';
+
+export type { NatsConnection };
+
+/**
+ * Connects to NATS with the cluster's settings. `name` shows up in NATS monitoring
+ * (`/connz`), so an operator can tell which server a connection belongs to.
+ */
+export async function connectNats(settings: NatsSettings, name: string): Promise<NatsConnection> {
+  try {
+    return await connect({
+      servers: settings.servers,
+      name: settings.name ? `${settings.name}:${name}` : name,
+      ...(settings.token !== undefined ? { token: settings.token } : {}),
+      ...(settings.user !== undefined ? { user: settings.user } : {}),
+      ...(settings.pass !== undefined ? { pass: settings.pass } : {}),
+      // Servers must survive a NATS restart: keep trying, and buffer while away.
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+    });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`cannot connect to NATS at ${settings.servers.join(', ')}: ${reason}`, { cause: error });
+  }
+}

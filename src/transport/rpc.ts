@@ -1,0 +1,129 @@
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { decode, encode } from './codec.ts';
+import { RemoteError, RpcError, RpcTimeoutError, ServerUnavailableError } from '../errors.ts';
+
+/**
+ * Shaddock's RPC wire format over NATS request/reply (see docs/protocol.md):
+ * request  = msgpack map { remote: string, method: string, args: array }
+ * reply    = msgpack map { ok: true, result: any } | { ok: false, error: { name, message, code } }
+ */
+export interface RpcRequest {
+  remote: string;
+  method: string;
+  args: unknown[];
+}
+
+export type RpcReply =
+  | { ok: true; result: unknown }
+  | { ok: false; error: { name: string; message: string; code: string } };
+
+/** Resolves one request to a result; may throw. */
+export type RpcDispatch = (request: RpcRequest) => unknown;
+
+/** Subscribes to a server's RPC subject and answers requests with `dispatch`; counts in-flight calls for draining. */
+export class RpcServer {
+  private subscription: Subscription | undefined;
+  private inFlight = 0;
+  private idle: (() => void) | undefined;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly subject: string,
+    private readonly dispatch: RpcDispatch,
+  ) {}
+
+  start(): void {
+    this.subscription = this.nc.subscribe(this.subject, {
+      callback: (error, msg) => {
+        if (error) return;
+        let request: RpcRequest;
+        try {
+          request = decode<RpcRequest>(msg.data);
+          if (typeof request?.remote !== 'string' || typeof request.method !== 'string') throw new Error('not an rpc request');
+          if (!Array.isArray(request.args)) request.args = [];
+        } catch (e) {
+          msg.respond(encode(failure(new RpcError(`malformed rpc request: ${(e as Error).message}`, 'BAD_REQUEST'))));
+          return;
+        }
+        this.inFlight++;
+        let outcome: unknown;
+        try {
+          outcome = this.dispatch(request);
+        } catch (e) {
+          this.settle(() => msg.respond(encode(failure(e))));
+          return;
+        }
+        if (outcome instanceof Promise) {
+          outcome.then(
+            (result) => this.settle(() => msg.respond(encode({ ok: true, result }))),
+            (e) => this.settle(() => msg.respond(encode(failure(e)))),
+          );
+        } else {
+          this.settle(() => msg.respond(encode({ ok: true, result: outcome })));
+        }
+      },
+    });
+  }
+
+  /** Number of calls being handled now. */
+  get pending(): number {
+    return this.inFlight;
+  }
+
+  /** Stops taking new calls and resolves when the ones in flight have answered. */
+  async drain(): Promise<void> {
+    this.subscription?.unsubscribe();
+    this.subscription = undefined;
+    if (this.inFlight === 0) return;
+    await new Promise<void>((resolve) => (this.idle = resolve));
+  }
+
+  private settle(respond: () => void): void {
+    try {
+      respond();
+    } catch {
+      // The connection is closing; the caller will time out, which is the truth.
+    }
+    this.inFlight--;
+    if (this.inFlight === 0 && this.idle) {
+      this.idle();
+      this.idle = undefined;
+    }
+  }
+}
+
+function failure(error: unknown): RpcReply {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return {
+      ok: false,
+      error: { name: error.name, message: error.message, code: code === undefined ? 'REMOTE_ERROR' : String(code) },
+    };
+  }
+  return { ok: false, error: { name: 'Error', message: String(error), code: 'REMOTE_ERROR' } };
+}
+
+/** Sends one RPC request and turns the reply (or its absence) into a result or a typed error. */
+export async function callRemote(
+  nc: NatsConnection,
+  subject: string,
+  serverId: string,
+  request: RpcRequest,
+  timeoutMs: number,
+): Promise<unknown> {
+  let reply: RpcReply;
+  try {
+    const msg = await nc.request(subject, encode(request), { timeout: timeoutMs });
+    reply = decode<RpcReply>(msg.data);
+  } catch (error) {
+    const name = (error as Error).name;
+    const cause = (error as { cause?: { name?: string } }).cause;
+    if (name === 'TimeoutError' || cause?.name === 'TimeoutError') {
+      throw new RpcTimeoutError(serverId, request.remote, request.method, timeoutMs);
+    }
+    if (cause?.name === 'NoRespondersError' || name === 'NoRespondersError') throw new ServerUnavailableError(serverId);
+    throw error;
+  }
+  if (reply.ok) return reply.result;
+  throw new RemoteError(reply.error.message, reply.error.code, serverId, request.remote, request.method, reply.error.name);
+}

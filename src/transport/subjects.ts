@@ -1,0 +1,44 @@
+/**
+ * Every NATS subject Shaddock uses, built in one place so that the protocol in
+ * `docs/protocol.md` and the code cannot drift apart. All live under `<prefix>.<cluster>`,
+ * so a cluster can share a NATS system with other applications and other clusters.
+ */
+export interface Subjects {
+  /** `<base>.rpc.<serverId>`: request/reply to a server's remotes. */
+  rpc(serverId: string): string;
+  /** `<base>.sys.<serverId>`: control requests to one server process (stop). */
+  sys(serverId: string): string;
+  /** `<base>.hb`: every process announces itself here each heartbeat interval. */
+  readonly heartbeat: string;
+  /** `<base>.discover`: a newcomer asks everyone to announce themselves now. */
+  readonly discover: string;
+  /** `<base>.admin`: CLI requests to the leading master. */
+  readonly admin: string;
+  /** `<base>.events`: cluster-wide announcements from the master (e.g. all servers started). */
+  readonly events: string;
+  /** `<base>.>`: everything of this cluster. */
+  readonly all: string;
+}
+
+const token = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * @example
+ * const s = subjects('shaddock', 'chat');
+ * s.rpc('chat-server-1'); // 'shaddock.chat.rpc.chat-server-1'
+ */
+export function subjects(prefix: string, cluster: string): Subjects {
+  for (const [name, value] of [['prefix', prefix], ['cluster', cluster]] as const) {
+    if (!token.test(value)) throw new Error(`subject ${name} "${value}" must match ${token}`);
+  }
+  const base = `${prefix}.${cluster}`;
+  return {
+    rpc: (serverId) => `${base}.rpc.${serverId}`,
+    sys: (serverId) => `${base}.sys.${serverId}`,
+    heartbeat: `${base}.hb`,
+    discover: `${base}.discover`,
+    admin: `${base}.admin`,
+    events: `${base}.events`,
+    all: `${base}.>`,
+  };
+}

@@ -1,0 +1,12 @@
+export { freePort } from './ports.ts';
+export {
+  fourLetterWord,
+  redisPing,
+  startNats,
+  startRedis,
+  startZookeeper,
+  zookeeperClasspath,
+  type NatsOptions,
+  type RunningService,
+  type StartOptions,
+} from './services.ts';

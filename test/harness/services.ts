@@ -1,0 +1,570 @@
+/**
+ * Starts real nats-server, redis-server and ZooKeeper processes on free
+ * loopback ports for tests, and stops them by pid. Never mocks.
+ *
+ * The Debian packages `nats-server`, `redis-server` and `zookeeper` (plus a
+ * Java runtime) must be installed: `bash scripts/install-services.sh`.
+ *
+ * Binaries can be overridden with SHADDOCK_NATS_SERVER, SHADDOCK_REDIS_SERVER,
+ * SHADDOCK_JAVA and SHADDOCK_ZOOKEEPER_JAR (absolute paths).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants as fsConstants, existsSync, rmSync, statSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from './ports.ts';
+
+export interface RunningService {
+  name: string;
+  pid: number;
+  port: number;
+  url: string;
+  /** SIGTERM, wait for exit, SIGKILL after 5 s; idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Overall readiness timeout in ms (default 20000). */
+  timeoutMs?: number;
+}
+
+export interface NatsOptions extends StartOptions {
+  /** Enable JetStream (`-js`) with a store dir in a temp dir removed on stop. */
+  jetstream?: boolean;
+  /** Require this token (`--auth TOKEN`); the url does not carry it. */
+  token?: string;
+}
+
+const DEFAULT_TIMEOUT_MS = 20_000;
+const STOP_GRACE_MS = 5_000;
+/** The first try plus up to 3 retries when the port was taken meanwhile. */
+const PORT_ATTEMPTS = 4;
+const PROBE_INTERVAL_MS = 25;
+const PROBE_TIMEOUT_MS = 1_000;
+const OUTPUT_LIMIT = 64 * 1024;
+const TAIL_LINES = 40;
+const HOST = '127.0.0.1';
+const PORT_IN_USE = /address already in use|EADDRINUSE|BindException/i;
+
+const ZOOKEEPER_JAR_DEFAULT = '/usr/share/java/zookeeper.jar';
+const ZOOKEEPER_CONF_DIR = '/etc/zookeeper/conf';
+/** A single SLF4J binding, so ZooKeeper logs to stderr (used in error messages). */
+const SLF4J_SIMPLE_JAR = '/usr/share/java/slf4j-simple.jar';
+
+// ---------------------------------------------------------------------------
+// Registry and safety net
+// ---------------------------------------------------------------------------
+
+interface Tracked {
+  child: ChildProcess;
+  tempDir: string | undefined;
+}
+
+const running = new Set<Tracked>();
+let safetyNetInstalled = false;
+
+function isAlive(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
+function killAllSync(): void {
+  for (const tracked of running) {
+    const { child, tempDir } = tracked;
+    if (child.pid !== undefined && isAlive(child)) {
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    if (tempDir !== undefined) {
+      try {
+        rmSync(tempDir, { recursive: true, force: true });
+      } catch {
+        // best effort
+      }
+    }
+  }
+  running.clear();
+}
+
+function installSafetyNet(): void {
+  if (safetyNetInstalled) return;
+  safetyNetInstalled = true;
+  process.on('exit', killAllSync);
+  // A signal's default action ends the process without an 'exit' event
+  // (e.g. the test runner cancelling a file with SIGTERM): kill the services,
+  // then, if nobody else handles the signal, re-raise it with its default.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const handler = (): void => {
+      killAllSync();
+      if (process.listenerCount(signal) === 1) {
+        process.removeListener(signal, handler);
+        process.kill(process.pid, signal);
+      }
+    };
+    process.on(signal, handler);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------
+
+class OutputTail {
+  private text = '';
+
+  append(chunk: Buffer | string): void {
+    this.text += chunk.toString();
+    if (this.text.length > OUTPUT_LIMIT) {
+      this.text = this.text.slice(this.text.length - OUTPUT_LIMIT);
+    }
+  }
+
+  /** The last part of the text, enough to search for a marker spanning chunks. */
+  recent(chars: number): string {
+    return this.text.slice(Math.max(0, this.text.length - chars));
+  }
+
+  tail(lines = TAIL_LINES): string {
+    const all = this.text.split(/\r?\n/);
+    if (all.length > 0 && all[all.length - 1] === '') all.pop();
+    const last = all.slice(-lines);
+    return last.length === 0 ? '  (no output)' : last.map((line) => `  | ${line}`).join('\n');
+  }
+
+  contains(pattern: RegExp): boolean {
+    return pattern.test(this.text);
+  }
+}
+
+function shellQuote(arg: string): string {
+  if (arg === '') return "''";
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg;
+  return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+function formatCommand(binary: string, args: readonly string[]): string {
+  return [binary, ...args].map(shellQuote).join(' ');
+}
+
+function isExecutableFile(file: string): boolean {
+  try {
+    if (!statSync(file).isFile()) return false;
+    accessSync(file, fsConstants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const FALLBACK_DIRS = ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/sbin', '/usr/local/bin'];
+
+/**
+ * Finds `name` on PATH or in the usual system dirs (nats-server lives in
+ * /usr/sbin, which a non-root PATH may lack); `envVar` overrides the path.
+ */
+function requireExecutable(service: string, name: string, envVar: string, debianPackage: string): string {
+  const override = process.env[envVar];
+  const hint = `install the Debian package: apt-get install -y ${debianPackage} (or run: bash scripts/install-services.sh)`;
+  if (override !== undefined && override !== '') {
+    if (isExecutableFile(override)) return override;
+    throw new Error(`${service}: ${envVar}=${override} is not an executable file; ${hint}`);
+  }
+  const dirs = [...(process.env['PATH'] ?? '').split(path.delimiter).filter((d) => d !== ''), ...FALLBACK_DIRS];
+  for (const dir of dirs) {
+    const candidate = path.join(dir, name);
+    if (isExecutableFile(candidate)) return candidate;
+  }
+  throw new Error(`${service}: \`${name}\` was not found on PATH nor in ${FALLBACK_DIRS.join(', ')}; ${hint}`);
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function unrefStream(stream: unknown): void {
+  if (stream !== null && typeof stream === 'object' && 'unref' in stream) {
+    const unref = (stream as { unref: unknown }).unref;
+    if (typeof unref === 'function') unref.call(stream);
+  }
+}
+
+/**
+ * Opens a TCP connection to 127.0.0.1:port, writes `request`, and collects
+ * the reply until `isComplete(reply)` is true or the server closes.
+ */
+function tcpExchange(
+  port: number,
+  request: string,
+  isComplete: (reply: string) => boolean,
+  timeoutMs = PROBE_TIMEOUT_MS,
+): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let reply = '';
+    let settled = false;
+    const socket = net.connect({ host: HOST, port });
+    const finish = (err?: Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      if (err !== undefined) reject(err);
+      else resolve(reply);
+    };
+    const timer = setTimeout(
+      () => finish(new Error(`no complete reply from ${HOST}:${port} within ${timeoutMs} ms (got ${JSON.stringify(reply)})`)),
+      timeoutMs,
+    );
+    socket.setEncoding('utf8');
+    socket.once('connect', () => socket.write(request));
+    socket.on('data', (chunk: string) => {
+      reply += chunk;
+      if (isComplete(reply)) finish();
+    });
+    socket.once('end', () => finish());
+    socket.once('close', () => finish());
+    socket.once('error', (err) => finish(err));
+  });
+}
+
+/** Sends a ZooKeeper four-letter word (`ruok`, `srvr`, `mntr`, ...) and returns the whole reply. */
+export function fourLetterWord(port: number, word: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<string> {
+  return tcpExchange(port, word, () => false, timeoutMs);
+}
+
+/** Sends a raw `PING\r\n` to Redis and returns the first reply line (`+PONG` when up). */
+export async function redisPing(port: number, timeoutMs = PROBE_TIMEOUT_MS): Promise<string> {
+  const reply = await tcpExchange(port, 'PING\r\n', (r) => r.includes('\r\n'), timeoutMs);
+  return reply.split('\r\n')[0] ?? '';
+}
+
+// ---------------------------------------------------------------------------
+// Generic launcher
+// ---------------------------------------------------------------------------
+
+interface Prepared {
+  args: string[];
+  tempDir: string | undefined;
+}
+
+interface ServiceSpec {
+  name: string;
+  binary: string;
+  timeoutMs: number;
+  url(port: number): string;
+  prepare(port: number): Promise<Prepared>;
+  /** Ready when the output matches this (checked on every chunk). */
+  readyLog?: RegExp;
+  /** Ready when this resolves true (polled). */
+  probe?: (port: number) => Promise<boolean>;
+}
+
+class PortInUseError extends Error {}
+
+async function startService(spec: ServiceSpec): Promise<RunningService> {
+  installSafetyNet();
+  const failures: string[] = [];
+  for (let attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
+    const port = await freePort();
+    try {
+      return await launchOnce(spec, port);
+    } catch (err) {
+      if (err instanceof PortInUseError) {
+        failures.push(err.message);
+        continue;
+      }
+      throw err;
+    }
+  }
+  throw new Error(
+    `${spec.name}: the chosen port was taken ${PORT_ATTEMPTS} times in a row; last failure:\n${failures[failures.length - 1] ?? ''}`,
+  );
+}
+
+async function launchOnce(spec: ServiceSpec, port: number): Promise<RunningService> {
+  const { args, tempDir } = await spec.prepare(port);
+  const commandLine = formatCommand(spec.binary, args);
+  const output = new OutputTail();
+
+  let child: ChildProcess;
+  try {
+    child = spawn(spec.binary, args, {
+      cwd: tempDir ?? os.tmpdir(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (err) {
+    if (tempDir !== undefined) await rm(tempDir, { recursive: true, force: true });
+    throw new Error(`${spec.name}: could not spawn: ${commandLine}: ${(err as Error).message}`);
+  }
+
+  const tracked: Tracked = { child, tempDir };
+  running.add(tracked);
+
+  let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exitInfo = { code, signal };
+      resolve();
+    });
+    // A spawn failure emits 'error' and may never emit 'exit'. This listener
+    // stays for the life of the process, so a late 'error' never throws.
+    child.on('error', () => {
+      if (child.pid === undefined) resolve();
+    });
+  });
+
+  // Keep draining both pipes for the life of the process so it never blocks
+  // on a full pipe; the tail is kept for error messages.
+  child.stdout?.on('data', (chunk: Buffer) => output.append(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => output.append(chunk));
+  // A forgotten service must not keep the test process alive; the 'exit'
+  // safety net kills it. Waits below hold timers, which keep the loop alive.
+  child.unref();
+  unrefStream(child.stdout);
+  unrefStream(child.stderr);
+
+  const startedAt = Date.now();
+  const describe = (): string => `command: ${commandLine}\nlast output:\n${output.tail()}`;
+
+  const cleanupAfterFailure = async (): Promise<void> => {
+    if (isAlive(child) && child.pid !== undefined) {
+      child.kill('SIGKILL');
+      await Promise.race([exited, delay(STOP_GRACE_MS)]);
+    }
+    running.delete(tracked);
+    if (tempDir !== undefined) await rm(tempDir, { recursive: true, force: true }).catch(() => undefined);
+  };
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let done = false;
+      let detach = (): void => undefined;
+      const timers: NodeJS.Timeout[] = [];
+      const finish = (err?: Error): void => {
+        if (done) return;
+        done = true;
+        for (const t of timers) clearTimeout(t);
+        child.stdout?.off('data', onData);
+        child.stderr?.off('data', onData);
+        detach();
+        if (err !== undefined) reject(err);
+        else resolve();
+      };
+
+      timers.push(
+        setTimeout(() => {
+          finish(
+            new Error(
+              `${spec.name} did not become ready on ${HOST}:${port} within ${spec.timeoutMs} ms (pid ${child.pid ?? '?'}).\n${describe()}`,
+            ),
+          );
+        }, spec.timeoutMs),
+      );
+
+      const onData = (): void => {
+        if (spec.readyLog !== undefined && spec.readyLog.test(output.recent(OUTPUT_LIMIT))) finish();
+      };
+      if (spec.readyLog !== undefined) {
+        child.stdout?.on('data', onData);
+        child.stderr?.on('data', onData);
+      }
+
+      const onEarlyExit = (): void => {
+        const how =
+          exitInfo === undefined
+            ? 'exited'
+            : exitInfo.signal !== null
+              ? `was killed by ${exitInfo.signal}`
+              : `exited with code ${exitInfo.code ?? '?'}`;
+        const message = `${spec.name} ${how} before it was ready (port ${port}, after ${Date.now() - startedAt} ms).\n${describe()}`;
+        finish(output.contains(PORT_IN_USE) ? new PortInUseError(message) : new Error(message));
+      };
+      // 'exit' can come before the last output is read: wait for 'close'
+      // (all pipes drained), but no more than half a second.
+      const onExit = (): void => {
+        timers.push(setTimeout(onEarlyExit, 500));
+      };
+      const onError = (err: NodeJS.ErrnoException): void => {
+        if (err.code === 'ENOENT') {
+          finish(new Error(`${spec.name}: ${spec.binary} not found (ENOENT).\n${describe()}`));
+        } else {
+          finish(new Error(`${spec.name}: process error: ${err.message}\n${describe()}`));
+        }
+      };
+      child.once('exit', onExit);
+      child.once('close', onEarlyExit);
+      child.once('error', onError);
+      detach = (): void => {
+        child.off('exit', onExit);
+        child.off('close', onEarlyExit);
+        child.off('error', onError);
+      };
+
+      if (spec.probe !== undefined) {
+        const probe = spec.probe;
+        const poll = async (): Promise<void> => {
+          while (!done) {
+            const ok = await probe(port).catch(() => false);
+            if (ok) {
+              finish();
+              return;
+            }
+            await delay(PROBE_INTERVAL_MS);
+          }
+        };
+        void poll();
+      }
+    });
+  } catch (err) {
+    await cleanupAfterFailure();
+    throw err;
+  }
+
+  if (!isAlive(child) || child.pid === undefined) {
+    await cleanupAfterFailure();
+    throw new Error(`${spec.name} answered on port ${port} but its process is gone.\n${describe()}`);
+  }
+
+  const pid = child.pid;
+  let stopping: Promise<void> | undefined;
+  const doStop = async (): Promise<void> => {
+    if (isAlive(child)) {
+      child.kill('SIGTERM');
+      const killTimer = setTimeout(() => {
+        if (isAlive(child)) child.kill('SIGKILL');
+      }, STOP_GRACE_MS);
+      await exited;
+      clearTimeout(killTimer);
+    }
+    running.delete(tracked);
+    if (tempDir !== undefined) await rm(tempDir, { recursive: true, force: true });
+  };
+
+  return {
+    name: spec.name,
+    pid,
+    port,
+    url: spec.url(port),
+    stop(): Promise<void> {
+      stopping ??= doStop();
+      return stopping;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// The three services
+// ---------------------------------------------------------------------------
+
+/** `nats-server -a 127.0.0.1 -p PORT`; ready when it logs "Server is ready". */
+export async function startNats(options: NatsOptions = {}): Promise<RunningService> {
+  const binary = requireExecutable('nats', 'nats-server', 'SHADDOCK_NATS_SERVER', 'nats-server');
+  return startService({
+    name: 'nats',
+    binary,
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    url: (port) => `nats://${HOST}:${port}`,
+    readyLog: /Server is ready/,
+    async prepare(port) {
+      const args = ['-a', HOST, '-p', String(port)];
+      let tempDir: string | undefined;
+      if (options.jetstream === true) {
+        tempDir = await mkdtemp(path.join(os.tmpdir(), 'shaddock-nats-'));
+        args.push('-js', '-sd', tempDir);
+      }
+      if (options.token !== undefined) args.push('--auth', options.token);
+      return { args, tempDir };
+    },
+  });
+}
+
+/** `redis-server --port PORT --bind 127.0.0.1 --save '' --appendonly no`; ready when PING answers +PONG. */
+export async function startRedis(options: StartOptions = {}): Promise<RunningService> {
+  const binary = requireExecutable('redis', 'redis-server', 'SHADDOCK_REDIS_SERVER', 'redis-server');
+  return startService({
+    name: 'redis',
+    binary,
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    url: (port) => `redis://${HOST}:${port}`,
+    probe: async (port) => (await redisPing(port)) === '+PONG',
+    async prepare(port) {
+      return {
+        args: ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no'],
+        tempDir: undefined,
+      };
+    },
+  });
+}
+
+/** The classpath used to run ZooKeeper from the Debian packages. */
+export function zookeeperClasspath(): string {
+  const jar = process.env['SHADDOCK_ZOOKEEPER_JAR'] || ZOOKEEPER_JAR_DEFAULT;
+  if (!existsSync(jar)) {
+    throw new Error(
+      `zookeeper: ${jar} is missing; install the Debian package: apt-get install -y zookeeper (or run: bash scripts/install-services.sh)`,
+    );
+  }
+  // zookeeper.jar's manifest Class-Path lists its dependencies (jute, netty,
+  // slf4j-api, ...). Not "/usr/share/java/*": that holds several SLF4J
+  // bindings and SLF4J then picks NOP, so ZooKeeper would log nothing.
+  const entries: string[] = [];
+  if (existsSync(ZOOKEEPER_CONF_DIR)) entries.push(ZOOKEEPER_CONF_DIR);
+  entries.push(jar);
+  if (existsSync(SLF4J_SIMPLE_JAR)) entries.push(SLF4J_SIMPLE_JAR);
+  return entries.join(':');
+}
+
+/**
+ * Standalone ZooKeeper (`ZooKeeperServerMain`) with a zoo.cfg in a temp dir
+ * (removed on stop); url `127.0.0.1:PORT`; ready when `ruok` answers `imok`
+ * and `srvr` reports a Mode (i.e. it serves requests).
+ */
+export async function startZookeeper(options: StartOptions = {}): Promise<RunningService> {
+  const java = requireExecutable('zookeeper', 'java', 'SHADDOCK_JAVA', 'default-jre-headless');
+  const classpath = zookeeperClasspath();
+  return startService({
+    name: 'zookeeper',
+    binary: java,
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    url: (port) => `${HOST}:${port}`,
+    // `ruok` answers `imok` as soon as the port is open, while the server may
+    // still say "not currently serving requests"; `srvr` shows a Mode only
+    // once it serves clients.
+    probe: async (port) =>
+      (await fourLetterWord(port, 'ruok')).trim() === 'imok' && /^Mode: /m.test(await fourLetterWord(port, 'srvr')),
+    async prepare(port) {
+      const tempDir = await mkdtemp(path.join(os.tmpdir(), 'shaddock-zk-'));
+      const dataDir = path.join(tempDir, 'data');
+      const cfg = path.join(tempDir, 'zoo.cfg');
+      await writeFile(
+        cfg,
+        [
+          'tickTime=500',
+          `dataDir=${dataDir}`,
+          `clientPort=${port}`,
+          `clientPortAddress=${HOST}`,
+          'admin.enableServer=false',
+          '4lw.commands.whitelist=*',
+          'maxClientCnxns=0',
+          // Becomes -Dzookeeper.forceSync=no: no fsync per transaction (tests only).
+          'forceSync=no',
+          '',
+        ].join('\n'),
+      );
+      return {
+        args: [
+          '-Xmx256m',
+          '-Djava.net.preferIPv4Stack=true',
+          '-cp',
+          classpath,
+          'org.apache.zookeeper.server.ZooKeeperServerMain',
+          cfg,
+        ],
+        tempDir,
+      };
+    },
+  });
+}

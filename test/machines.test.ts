@@ -1,0 +1,278 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { createActor, fromPromise, SimulatedClock, waitFor } from 'xstate';
+import { lifecycleMachine, type LifecycleInput } from '../src/machines/lifecycle.ts';
+import { masterMachine, type MasterContext } from '../src/machines/master.ts';
+import { serverMachine } from '../src/machines/server.ts';
+import { stateName } from '../src/machines/state-name.ts';
+
+const timing = { startTimeout: 5_000, heartbeatTimeout: 3_000, stopTimeout: 2_000 };
+
+/** A server machine whose effects only record what they were asked to do. */
+function serverUnderTest() {
+  const clock = new SimulatedClock();
+  const effects: string[] = [];
+  const machine = serverMachine.provide({
+    actions: {
+      spawn: () => void effects.push('spawn'),
+      requestStop: () => void effects.push('requestStop'),
+      kill: () => void effects.push('kill'),
+    },
+  });
+  const actor = createActor(machine, { clock, input: { id: 'chat-server-1', serverType: 'chat', timing } });
+  actor.start();
+  const state = (): string => stateName(actor.getSnapshot().value);
+  return { clock, effects, actor, state };
+}
+
+describe('server machine (the master’s view of one server)', () => {
+  test('pending → starting → connected on the first heartbeat, spawning once', () => {
+    const { actor, effects, state } = serverUnderTest();
+    assert.equal(state(), 'pending');
+    actor.send({ type: 'START', at: 1 });
+    assert.equal(state(), 'starting');
+    actor.send({ type: 'SPAWNED', pid: 42 });
+    actor.send({ type: 'HEARTBEAT', pid: 42, at: 10 });
+    assert.equal(state(), 'connected');
+    assert.deepEqual(effects, ['spawn']);
+    assert.equal(actor.getSnapshot().context.pid, 42);
+    assert.equal(actor.getSnapshot().context.connectedAt, 10);
+  });
+
+  test('a heartbeat from another pid does not count', () => {
+    const { actor, state } = serverUnderTest();
+    actor.send({ type: 'START', at: 1 });
+    actor.send({ type: 'SPAWNED', pid: 42 });
+    actor.send({ type: 'HEARTBEAT', pid: 41, at: 10 });
+    assert.equal(state(), 'starting');
+  });
+
+  test('no heartbeat within startTimeout → unreachable; a late heartbeat → connected', () => {
+    const { actor, clock, state } = serverUnderTest();
+    actor.send({ type: 'START', at: 1 });
+    actor.send({ type: 'SPAWNED', pid: 42 });
+    clock.increment(timing.startTimeout - 1);
+    assert.equal(state(), 'starting');
+    clock.increment(1);
+    assert.equal(state(), 'unreachable');
+    actor.send({ type: 'HEARTBEAT', pid: 42, at: 10 });
+    assert.equal(state(), 'connected');
+  });
+
+  test('heartbeats keep it connected; silence for heartbeatTimeout makes it unreachable', () => {
+    const { actor, clock, state } = serverUnderTest();
+    actor.send({ type: 'START', at: 1 });
+    actor.send({ type: 'SPAWNED', pid: 42 });
+    actor.send({ type: 'HEARTBEAT', pid: 42, at: 10 });
+    for (let i = 0; i < 5; i++) {
+      clock.increment(timing.heartbeatTimeout - 100);
+      actor.send({ type: 'HEARTBEAT', pid: 42, at: 20 });
+      assert.equal(state(), 'connected');
+    }
+    clock.increment(timing.heartbeatTimeout);
+    assert.equal(state(), 'unreachable');
+  });
+
+  test('exit code 0 → exited; non-zero or a signal → crashed, with the exit recorded', () => {
+    for (const [code, signal, expected] of [
+      [0, null, 'exited'],
+      [1, null, 'crashed'],
+      [null, 'SIGKILL', 'crashed'],
+    ] as const) {
+      const { actor, state } = serverUnderTest();
+      actor.send({ type: 'START', at: 1 });
+      actor.send({ type: 'SPAWNED', pid: 42 });
+      actor.send({ type: 'HEARTBEAT', pid: 42, at: 10 });
+      actor.send({ type: 'EXITED', code, signal, at: 99 });
+      assert.equal(state(), expected);
+      assert.deepEqual(actor.getSnapshot().context.lastExit, { code, signal, at: 99 });
+      assert.equal(actor.getSnapshot().context.pid, undefined);
+    }
+  });
+
+  test('STOP asks for a graceful stop and ends stopped when the process exits', () => {
+    const { actor, effects, state } = serverUnderTest();
+    actor.send({ type: 'START', at: 1 });
+    actor.send({ type: 'SPAWNED', pid: 42 });
+    actor.send({ type: 'HEARTBEAT', pid: 42, at: 10 });
+    actor.send({ type: 'STOP' });
+    assert.equal(state(), 'stopping');
+    actor.send({ type: 'EXITED', code: 0, signal: null, at: 50 });
+    assert.equal(state(), 'stopped');
+    assert.deepEqual(effects, ['spawn', 'requestStop']);
+  });
+
+  test('a stop that takes longer than stopTimeout kills the process', () => {
+    const { actor, clock, effects, state } = serverUnderTest();
+    actor.send({ type: 'START', at: 1 });
+    actor.send({ type: 'SPAWNED', pid: 42 });
+    actor.send({ type: 'STOP' });
+    clock.increment(timing.stopTimeout - 1);
+    assert.deepEqual(effects, ['spawn', 'requestStop']);
+    clock.increment(1);
+    assert.equal(state(), 'killing');
+    assert.deepEqual(effects, ['spawn', 'requestStop', 'kill']);
+    actor.send({ type: 'EXITED', code: null, signal: 'SIGKILL', at: 60 });
+    assert.equal(state(), 'stopped');
+  });
+
+  test('KILL kills at once; a heartbeat while stopping is ignored', () => {
+    const { actor, effects, state } = serverUnderTest();
+    actor.send({ type: 'START', at: 1 });
+    actor.send({ type: 'SPAWNED', pid: 42 });
+    actor.send({ type: 'KILL' });
+    assert.equal(state(), 'killing');
+    actor.send({ type: 'HEARTBEAT', pid: 42, at: 10 });
+    assert.equal(state(), 'killing');
+    assert.deepEqual(effects, ['spawn', 'kill']);
+  });
+
+  test('a server that never started stops without any effect', () => {
+    const { actor, effects, state } = serverUnderTest();
+    actor.send({ type: 'STOP' });
+    assert.equal(state(), 'stopped');
+    assert.deepEqual(effects, []);
+  });
+
+  test('a crashed server can be started again, spawning a new process', () => {
+    const { actor, effects, state } = serverUnderTest();
+    actor.send({ type: 'START', at: 1 });
+    actor.send({ type: 'SPAWN_FAILED', error: 'ENOENT' });
+    assert.equal(state(), 'crashed');
+    assert.equal(actor.getSnapshot().context.error, 'ENOENT');
+    actor.send({ type: 'START', at: 2 });
+    assert.equal(state(), 'starting');
+    assert.equal(actor.getSnapshot().context.error, undefined);
+    assert.deepEqual(effects, ['spawn', 'spawn']);
+  });
+});
+
+/** A lifecycle whose steps are controlled by the test: each resolves when the test says so. */
+function lifecycleUnderTest(options: { failBoot?: boolean; failHooks?: boolean; drainForever?: boolean } = {}) {
+  const clock = new SimulatedClock();
+  const steps: string[] = [];
+  const step = (name: string, fail = false, never = false) =>
+    fromPromise<void, LifecycleInput>(async () => {
+      steps.push(name);
+      if (never) await new Promise(() => {});
+      if (fail) throw new Error(`${name} broke`);
+    });
+  const machine = lifecycleMachine.provide({
+    actors: {
+      boot: step('boot', options.failBoot),
+      start: step('start'),
+      drain: step('drain', false, options.drainForever),
+      runStopHooks: step('runStopHooks', options.failHooks),
+      stopComponents: step('stopComponents'),
+    },
+  });
+  const actor = createActor(machine, { clock, input: { serverId: 'chat-server-1', drainTimeout: 1_000 } });
+  const seen: string[] = [];
+  actor.subscribe((snapshot) => {
+    const name = stateName(snapshot.value);
+    if (seen.at(-1) !== name) seen.push(name);
+  });
+  actor.start();
+  return { actor, clock, steps, seen };
+}
+
+describe('lifecycle machine (a server process’s view of itself)', () => {
+  test('boots, starts, runs; STOP drains, runs hooks, stops components, ends stopped', async () => {
+    const { actor, steps, seen } = lifecycleUnderTest();
+    await waitFor(actor, (s) => s.matches('running'));
+    actor.send({ type: 'STOP' });
+    await waitFor(actor, (s) => s.status === 'done');
+    assert.deepEqual(steps, ['boot', 'start', 'drain', 'runStopHooks', 'stopComponents']);
+    assert.deepEqual(seen, ['booting', 'starting', 'running', 'draining', 'stopping.hooks', 'stopping.components', 'stopped']);
+  });
+
+  test('a stop asked for while booting is honoured once booting settles, without serving', async () => {
+    const { actor, steps } = lifecycleUnderTest();
+    actor.send({ type: 'STOP' });
+    await waitFor(actor, (s) => s.status === 'done');
+    assert.deepEqual(steps, ['boot', 'runStopHooks', 'stopComponents']);
+  });
+
+  test('a failing hook does not stop the stop; the error is kept', async () => {
+    const { actor, steps } = lifecycleUnderTest({ failHooks: true });
+    await waitFor(actor, (s) => s.matches('running'));
+    actor.send({ type: 'STOP' });
+    const done = await waitFor(actor, (s) => s.status === 'done');
+    assert.ok(done.matches('stopped'));
+    assert.equal(done.context.error, 'runStopHooks broke');
+    assert.equal(steps.at(-1), 'stopComponents');
+  });
+
+  test('draining that never finishes is cut off after drainTimeout', async () => {
+    const { actor, clock } = lifecycleUnderTest({ drainForever: true });
+    await waitFor(actor, (s) => s.matches('running'));
+    actor.send({ type: 'STOP' });
+    await waitFor(actor, (s) => s.matches('draining'));
+    clock.increment(999);
+    assert.ok(actor.getSnapshot().matches('draining'));
+    clock.increment(1);
+    await waitFor(actor, (s) => s.status === 'done');
+  });
+
+  test('a boot failure ends in failed after closing what was opened', async () => {
+    const { actor, steps } = lifecycleUnderTest({ failBoot: true });
+    const failed = await waitFor(actor, (s) => s.matches({ failed: 'closed' }));
+    assert.equal(failed.context.error, 'boot broke');
+    assert.deepEqual(steps, ['boot', 'stopComponents']);
+  });
+});
+
+function masterUnderTest(ha: boolean, connect: () => Promise<void> = async () => {}) {
+  const announced: string[] = [];
+  const machine = masterMachine.provide({
+    actors: {
+      connect: fromPromise<void, MasterContext>(connect),
+      startServers: fromPromise<void, MasterContext>(async () => void announced.push('startServers')),
+      stopServers: fromPromise<void, MasterContext>(async () => void announced.push('stopServers')),
+    },
+    actions: { announceAllStarted: () => void announced.push('allStarted') },
+  });
+  const actor = createActor(machine, { input: { masterId: 'master-server-1', ha } });
+  actor.start();
+  return { actor, announced };
+}
+
+describe('master machine', () => {
+  test('without HA it leads at once, starts servers, and announces when all started', async () => {
+    const { actor, announced } = masterUnderTest(false);
+    await waitFor(actor, (s) => s.matches({ leading: 'startingServers' }));
+    actor.send({ type: 'ALL_STARTED' });
+    assert.equal(stateName(actor.getSnapshot().value), 'leading.running');
+    assert.deepEqual(announced, ['startServers', 'allStarted']);
+    assert.ok(actor.getSnapshot().context.leadingSince);
+  });
+
+  test('with HA it waits in standby until elected, and steps down when leadership is lost', async () => {
+    const { actor, announced } = masterUnderTest(true);
+    await waitFor(actor, (s) => s.matches('standby'));
+    assert.deepEqual(announced, []);
+    actor.send({ type: 'ELECTED', at: 5 });
+    assert.ok(actor.getSnapshot().matches('leading'));
+    actor.send({ type: 'LEADERSHIP_LOST' });
+    assert.ok(actor.getSnapshot().matches('standby'));
+  });
+
+  test('STOP from any state stops servers and ends stopped; a second STOP changes nothing', async () => {
+    const { actor, announced } = masterUnderTest(false);
+    await waitFor(actor, (s) => s.matches('leading'));
+    actor.send({ type: 'STOP' });
+    actor.send({ type: 'STOP' });
+    await waitFor(actor, (s) => s.status === 'done');
+    assert.ok(actor.getSnapshot().matches('stopped'));
+    assert.deepEqual(announced, ['startServers', 'stopServers']);
+  });
+
+  test('a connection failure ends in failed with the reason', async () => {
+    const { actor } = masterUnderTest(false, async () => {
+      throw new Error('cannot connect to NATS at nats://127.0.0.1:1');
+    });
+    const done = await waitFor(actor, (s) => s.status === 'done');
+    assert.ok(done.matches('failed'));
+    assert.match(done.context.error ?? '', /cannot connect/);
+  });
+});
