@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { ClusterConfig } from '../config/types.ts';
+import type { ClusterConfig, ServerEntry } from '../config/types.ts';
 import { NoServerAvailableError, RouteError, ServerUnavailableError, UnknownRemoteError, UnknownServerTypeError } from '../errors.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { callRemote } from '../transport/rpc.ts';
@@ -64,6 +64,7 @@ export class Application {
   private serverType: string;
   private config: ClusterConfig | undefined;
   private runtime: AppRuntime | undefined;
+  private stopRole: (() => Promise<void>) | undefined;
   private readonly settings = new Map<string, unknown>();
   private readonly routes = new Map<string, RouteFunction>();
   private readonly remoteDefinitions = new Map<string, Map<string, RemoteDefinition<Application>>>();
@@ -196,17 +197,28 @@ export class Application {
       this.serverId = config.master.id;
       this.logger = createLogger(this.serverId, { serverType: 'master' });
       const { runMaster } = await import('./master.ts');
-      await runMaster(this, config, { entry: findEntry(this.base) });
+      const master = await runMaster(this, config, { entry: findEntry(this.base) });
+      this.stopRole = () => master.stop();
       return;
     }
-    const entry = config.servers.find((server) => server.id === this.serverId);
+    const entry = config.servers.find((server) => server.id === this.serverId) ?? entryFromMaster(this.serverId);
     if (!entry) {
       throw new Error(`server "${this.serverId}" is not in ${this.base}/config/servers.json [${this.env}]`);
     }
     if (!this.serverType) this.serverType = entry.serverType;
     this.logger = createLogger(this.serverId, { serverType: this.serverType });
     const { runServer } = await import('./server-process.ts');
-    await runServer(this, config, entry);
+    const server = await runServer(this, config, entry);
+    this.stopRole = () => server.stop();
+  }
+
+  /**
+   * Stops this process gracefully, as `shaddock stop` would: a server drains, runs its
+   * before-stop hooks and closes; the master stops every server first. The process then exits.
+   */
+  async stop(): Promise<void> {
+    if (!this.stopRole) throw new Error('the app is not started');
+    await this.stopRole();
   }
 
   /** @internal Connects `app.rpc` and `getServers()` to a running process. */
@@ -262,6 +274,14 @@ export class Application {
     }
     return server;
   }
+}
+
+/** The entry the master passed in `SHADDOCK_SERVER` (for servers added at runtime), if it is this server's. */
+function entryFromMaster(serverId: string): ServerEntry | undefined {
+  const text = process.env.SHADDOCK_SERVER;
+  if (!text) return undefined;
+  const entry = JSON.parse(text) as ServerEntry;
+  return entry.id === serverId ? entry : undefined;
 }
 
 function matches(list: string | undefined, value: string): boolean {

@@ -80,6 +80,18 @@ export class Master {
     return stateName(this.actor.getSnapshot().value);
   }
 
+  /** Stops every server, then the master; resolves when the master machine has stopped. */
+  stop(): Promise<void> {
+    this.actor.send({ type: 'STOP' });
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.actor.getSnapshot().status === 'done') resolve();
+      };
+      this.actor.subscribe(check);
+      check();
+    });
+  }
+
   start(): Promise<void> {
     const log = this.app.logger;
     let last = '';

@@ -23,9 +23,10 @@ const stopHookTimeout = 10_000;
  * Resolves once the server is `running`; the process exits when the lifecycle ends
  * (0 after `stopped`, 1 after `failed`). SIGTERM and SIGINT stop it gracefully.
  */
-export async function runServer(app: Application, config: ClusterConfig, entry: ServerEntry): Promise<void> {
+export async function runServer(app: Application, config: ClusterConfig, entry: ServerEntry): Promise<ServerProcess> {
   const server = new ServerProcess(app, config, entry);
   await server.start();
+  return server;
 }
 
 export class ServerProcess {
@@ -97,8 +98,17 @@ export class ServerProcess {
     });
   }
 
-  stop(): void {
+  /** Asks for a graceful stop; resolves when the lifecycle has ended (just before the process exits). */
+  stop(): Promise<void> {
     this.actor.send({ type: 'STOP' });
+    return new Promise((resolve) => {
+      const check = (): void => {
+        const snapshot = this.actor.getSnapshot();
+        if (snapshot.status === 'done' || snapshot.matches({ failed: 'closed' })) resolve();
+      };
+      this.actor.subscribe(check);
+      check();
+    });
   }
 
   private async boot(): Promise<void> {

@@ -31,6 +31,8 @@ export function serverCommand(server: ServerEntry, options: SpawnServerOptions):
       SHADDOCK_SERVER_TYPE: server.serverType,
       SHADDOCK_ENV: options.env,
       SHADDOCK_DIR: options.dir,
+      // The entry itself travels too: a server added at runtime (`shaddock add`) is in no file.
+      SHADDOCK_SERVER: JSON.stringify(server),
       ...(options.embeddedNats ? { SHADDOCK_NATS_URL: options.embeddedNats.join(',') } : {}),
     },
   };

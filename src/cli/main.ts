@@ -137,7 +137,7 @@ async function startDaemon(dir: string, options: CommonOptions): Promise<void> {
     child.on('message', (message: MasterNotice) => resolveNotice(message));
     child.once('exit', (code) => resolveNotice({ type: 'exit', code }));
   });
-  child.disconnect?.();
+  if (child.connected) child.disconnect();
   child.unref();
   if (notice.type === 'exit') throw new CliError(`the master exited with code ${notice.code} before it started; see ${logFile}`);
   if (notice.type === 'shaddock:failed') throw new CliError(`the master failed: ${notice.error}; see ${logFile}`);

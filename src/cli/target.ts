@@ -35,6 +35,11 @@ export async function resolveTarget(options: TargetOptions): Promise<Target> {
     throw new CliError(`no master is running for ${dir} [${options.env}] (no NATS configured and no run file at .shaddock/${options.env}.json)`);
   }
   const token = options.token ?? config.master.adminToken ?? runFile?.adminToken;
-  if (!token) throw new CliError('no admin token: set adminToken in config/master.json, SHADDOCK_ADMIN_TOKEN, or --token');
+  if (!token) {
+    throw new CliError(
+      `no master is running for ${dir} [${options.env}] (no run file at .shaddock/${options.env}.json), ` +
+        'or it runs elsewhere: then set adminToken in config/master.json, SHADDOCK_ADMIN_TOKEN, or --token',
+    );
+  }
   return { config, nats, token, runFile };
 }

@@ -1,0 +1,105 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { ServerRow } from '../../src/actors/admin.ts';
+import { readRunFile } from '../../src/actors/run-file.ts';
+
+const cli = fileURLToPath(new URL('../../bin/shaddock.js', import.meta.url));
+export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real `shaddock` CLI as a child process and collects its output. */
+export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; timeout?: number } = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [cli, ...args],
+      { cwd: repoRoot, env: { ...process.env, SHADDOCK_LOG_LEVEL: 'warn', ...options.env }, timeout: options.timeout ?? 60_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Waits for a process that is not our child to be gone. Node cannot wait on a foreign pid, so
+ * this polls `kill(pid, 0)`; it is bounded and fails loudly.
+ */
+export async function waitForExit(pid: number, timeout = 15_000): Promise<void> {
+  const deadline = Date.now() + timeout;
+  while (isAlive(pid)) {
+    if (Date.now() > deadline) throw new Error(`pid ${pid} still running after ${timeout} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** Retries `probe` until it returns a value (not undefined), bounded by `timeout`. */
+export async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeout = 10_000): Promise<T> {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** A cluster started through the CLI in daemon mode, with what is needed to talk to it and clean it up. */
+export interface TestCluster {
+  dir: string;
+  env: string;
+  args: string[];
+  list(): Promise<ServerRow[]>;
+  /** Every pid this cluster is known to have (master and servers), for cleanup by pid. */
+  pids(): Promise<number[]>;
+  /** SIGKILLs whatever is left of the cluster. Safe to call twice. */
+  destroy(): Promise<void>;
+}
+
+export async function startCluster(dir: string, env: string, natsUrl: string): Promise<TestCluster> {
+  const args = ['-d', dir, '-e', env, '--nats', natsUrl];
+  const known = new Set<number>();
+  const list = async (): Promise<ServerRow[]> => {
+    const result = await runCli(['list', '--json', ...args]);
+    if (result.code !== 0) throw new Error(`shaddock list failed: ${result.stderr}`);
+    const rows = JSON.parse(result.stdout) as ServerRow[];
+    for (const row of rows) if (row.pid) known.add(row.pid);
+    return rows;
+  };
+  const cluster: TestCluster = {
+    dir,
+    env,
+    args,
+    list,
+    async pids() {
+      const master = readRunFile(dir, env)?.masterPid;
+      if (master) known.add(master);
+      return [...known];
+    },
+    async destroy() {
+      for (const pid of await cluster.pids()) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    },
+  };
+  const started = await runCli(['start', '-D', ...args]);
+  if (started.code !== 0) {
+    await cluster.destroy();
+    throw new Error(`shaddock start -D failed (${started.code}): ${started.stdout}${started.stderr}`);
+  }
+  await list();
+  return cluster;
+}
