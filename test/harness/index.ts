@@ -10,3 +10,4 @@ export {
   type RunningService,
   type StartOptions,
 } from './services.ts';
+export * from './cluster.ts';
