@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, Option } from 'commander';
-import { ConfigError } from '../config/index.ts';
+import { ConfigError, loadConfig } from '../config/index.ts';
 import type { AdminCommand, AdminReply, ServerRow } from '../actors/admin.ts';
 import type { MasterNotice } from '../actors/master.ts';
 import { readRunFile } from '../actors/run-file.ts';
@@ -127,6 +127,12 @@ async function admin<T>(options: TargetOptions, command: AdminCommand, timeout =
 }
 
 async function startDaemon(dir: string, options: CommonOptions): Promise<void> {
+  // A bad config is reported here, precisely, rather than as "see the log".
+  await loadConfig({ dir, env: options.env, ...(options.nats ? { natsUrl: options.nats } : {}) });
+  const run = readRunFile(dir, options.env);
+  if (run && alive(run.masterPid)) {
+    throw new CliError(`a master is already running for ${dir} [${options.env}] (pid ${run.masterPid}); stop it first`);
+  }
   const logs = join(dir, 'logs');
   mkdirSync(logs, { recursive: true });
   const logFile = join(logs, `shaddock-${options.env}.log`);
@@ -183,10 +189,10 @@ async function waitForExit(pid: number, timeout: number): Promise<void> {
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  if (error instanceof CliError || error instanceof ConfigError) {
-    console.error(`shaddock: ${error.message}`);
-  } else {
-    console.error(`shaddock: ${error instanceof Error ? (process.argv.includes('--verbose') ? error.stack : error.message) : String(error)}`);
-  }
+  const message = error instanceof Error ? error.message : String(error);
+  const known = error instanceof CliError || error instanceof ConfigError;
+  console.error(`shaddock: ${!known && error instanceof Error && process.argv.includes('--verbose') ? error.stack : message}`);
+  // A daemonised master tells the CLI that started it why it could not start.
+  if (process.send && process.connected) process.send({ type: 'shaddock:failed', error: message } satisfies MasterNotice);
   process.exitCode = 1;
 }

@@ -1,0 +1,109 @@
+// Start-up through the real CLI: a bad servers.json stops start-up with one precise message and
+// leaves no process; with no NATS configured the master runs an embedded nats-server and stops it.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { readRunFile, runFilePath } from '../src/actors/run-file.ts';
+import { isAlive, repoRoot, runCli, startNats, waitForExit, type RunningService } from './harness/index.ts';
+
+const fixture = join(repoRoot, 'test/fixtures/rpc-app');
+// Inside the repository, so that the copied app can import 'shaddock' like a user's app does.
+const scratch = join(repoRoot, 'test/.tmp');
+
+/** A copy of the RPC fixture app whose config files the test may rewrite. */
+function copyApp(name: string): string {
+  mkdirSync(scratch, { recursive: true });
+  const dir = mkdtempSync(join(scratch, `${name}-`));
+  cpSync(fixture, dir, { recursive: true });
+  return dir;
+}
+
+/** Pids of every process whose command line or environment mentions `dir`: nothing may be left. */
+function processesOf(dir: string): number[] {
+  const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  const pids = out.split('\n').filter((line) => line.includes(dir)).map((line) => Number.parseInt(line.trim(), 10));
+  return pids.filter((pid) => pid !== process.pid);
+}
+
+let nats: RunningService;
+before(async () => {
+  nats = await startNats();
+});
+after(async () => {
+  await nats?.stop();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+describe('a bad servers.json stops start-up with a message naming file, env, server and field', () => {
+  const cases: { name: string; servers: unknown; expected: RegExp }[] = [
+    {
+      name: 'duplicate id',
+      servers: { test: { probe: [{ id: 'probe-1' }], worker: [{ id: 'worker-1' }, { id: 'probe-1' }] } },
+      expected: /config\/servers\.json \[test\] server "probe-1": field "id": duplicate server id/,
+    },
+    {
+      name: 'clientPort "abc"',
+      servers: { test: { probe: [{ id: 'probe-1', frontend: true, clientPort: 'abc' }] } },
+      expected: /config\/servers\.json \[test\] server "probe-1": field "clientPort": .*"abc"/,
+    },
+    {
+      name: 'frontend without clientPort',
+      servers: { test: { probe: [{ id: 'probe-1', frontend: true }] } },
+      expected: /config\/servers\.json \[test\] server "probe-1": field "clientPort": required for a frontend server/,
+    },
+  ];
+
+  for (const { name, servers, expected } of cases) {
+    for (const daemon of [false, true]) {
+      test(`${name}${daemon ? ' (daemon)' : ''}`, async () => {
+        const dir = copyApp('bad');
+        writeFileSync(join(dir, 'config/servers.json'), JSON.stringify(servers));
+        const result = await runCli(['start', '-d', dir, '-e', 'test', '--nats', nats.url, ...(daemon ? ['-D'] : [])]);
+        assert.equal(result.code, 1, `exit code; stdout: ${result.stdout}`);
+        assert.match(result.stderr, expected);
+        // One line that says it all, not a stack trace.
+        assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+        assert.deepEqual(processesOf(dir), []);
+        assert.equal(existsSync(runFilePath(dir, 'test')), false);
+      });
+    }
+  }
+});
+
+describe('embedded NATS', () => {
+  test('with no NATS configured the master runs its own nats-server, and stop ends it', async () => {
+    const dir = copyApp('embedded');
+    const started = await runCli(['start', '-d', dir, '-e', 'test', '-D']);
+    try {
+      assert.equal(started.code, 0, started.stderr);
+      assert.match(started.stdout, /3\/3 servers connected/);
+      const run = readRunFile(dir, 'test');
+      assert.ok(run?.embeddedNatsPid && isAlive(run.embeddedNatsPid), 'embedded nats-server is running');
+      assert.match(run.nats[0] ?? '', /^nats:\/\/127\.0\.0\.1:\d+$/);
+      // The CLI finds the embedded broker and the made-up admin token through the run file.
+      const list = await runCli(['list', '-d', dir, '-e', 'test', '--json']);
+      assert.equal(list.code, 0, list.stderr);
+      const rows = JSON.parse(list.stdout) as { id: string; state: string; pid: number }[];
+      assert.deepEqual(rows.filter((r) => r.id !== 'master-1').map((r) => r.state), ['connected', 'connected', 'connected']);
+      const stopped = await runCli(['stop', '-d', dir, '-e', 'test']);
+      assert.equal(stopped.code, 0, stopped.stderr);
+      await waitForExit(run.embeddedNatsPid!, 5_000);
+      for (const row of rows) await waitForExit(row.pid, 5_000);
+      assert.deepEqual(processesOf(dir), []);
+    } finally {
+      for (const pid of processesOf(dir)) process.kill(pid, 'SIGKILL');
+      const run = readRunFile(dir, 'test');
+      if (run?.embeddedNatsPid && isAlive(run.embeddedNatsPid)) process.kill(run.embeddedNatsPid, 'SIGKILL');
+    }
+  });
+
+  test('without nats-server on PATH, start-up fails with one line saying how to install it', async () => {
+    const dir = copyApp('nonats');
+    const result = await runCli(['start', '-d', dir, '-e', 'test'], { env: { PATH: '/nonexistent' } });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /"nats-server" is not on PATH\. Install it \(Debian\/Ubuntu: apt-get install nats-server\)/);
+    assert.deepEqual(processesOf(dir), []);
+  });
+});
