@@ -3,6 +3,7 @@
 // inside the cluster (app.rpc between server processes) and from this test over raw NATS with the
 // protocol in docs/protocol.md, as a client in another language would.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -211,6 +212,30 @@ describe('RPC between server processes (fixture cluster)', () => {
     const reply = await probe('servers', []);
     const servers = (reply.result as { id: string }[]).map((s) => s.id).sort();
     assert.deepEqual(servers, ['probe-1', 'worker-1', 'worker-2']);
+  });
+
+  test('start -i runs one server by hand; the master adopts it and can stop it', async () => {
+    const stopped = await runCli(['stop', ...cluster.args, 'worker-2']);
+    assert.equal(stopped.code, 0, stopped.stderr);
+    const up = heartbeatOf('rpctest', 'worker-2');
+    const child = spawn(process.execPath, [join(repoRoot, 'bin/shaddock.js'), 'start', '-i', 'worker-2', ...cluster.args], {
+      env: { ...process.env, SHADDOCK_LOG_LEVEL: 'warn' },
+      stdio: 'ignore',
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const info = await up;
+      assert.equal(info.pid, child.pid, 'the CLI process itself is the server');
+      const row = await eventually(async () => (await cluster.list()).find((r) => r.id === 'worker-2' && r.state === 'connected'), 'worker-2 adopted');
+      assert.equal(row.pid, child.pid);
+      assert.deepEqual(await probe('whoamiOn', ['worker-2']), { ok: true, result: { ok: true, result: 'worker-2' } });
+      const again = await runCli(['stop', ...cluster.args, 'worker-2']);
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(await exited, 0, 'a graceful stop exits 0');
+      assert.equal((await cluster.list()).find((r) => r.id === 'worker-2')?.state, 'stopped');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
   });
 
   test('kill ends every server process and the master at once', async () => {

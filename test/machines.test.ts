@@ -85,7 +85,7 @@ describe('server machine (the master’s view of one server)', () => {
       actor.send({ type: 'HEARTBEAT', pid: 42, at: 10 });
       actor.send({ type: 'EXITED', code, signal, at: 99 });
       assert.equal(state(), expected);
-      assert.deepEqual(actor.getSnapshot().context.lastExit, { code, signal, at: 99 });
+      assert.deepEqual(actor.getSnapshot().context.lastExit, { pid: 42, code, signal, at: 99 });
       assert.equal(actor.getSnapshot().context.pid, undefined);
     }
   });
@@ -132,6 +132,24 @@ describe('server machine (the master’s view of one server)', () => {
     actor.send({ type: 'STOP' });
     assert.equal(state(), 'stopped');
     assert.deepEqual(effects, []);
+  });
+
+  test('a heartbeat from a server that is down adopts it, but not from the process that just ended', () => {
+    const { actor, effects, state } = serverUnderTest();
+    actor.send({ type: 'START', at: 1 });
+    actor.send({ type: 'SPAWNED', pid: 42 });
+    actor.send({ type: 'HEARTBEAT', pid: 42, at: 10 });
+    actor.send({ type: 'STOP' });
+    actor.send({ type: 'EXITED', code: 0, signal: null, at: 50 });
+    assert.equal(state(), 'stopped');
+    assert.equal(actor.getSnapshot().context.lastExit?.pid, 42);
+    actor.send({ type: 'HEARTBEAT', pid: 42, at: 60 });
+    assert.equal(state(), 'stopped', 'a late heartbeat of the stopped process changes nothing');
+    actor.send({ type: 'HEARTBEAT', pid: 77, at: 70 });
+    assert.equal(state(), 'connected');
+    assert.equal(actor.getSnapshot().context.pid, 77);
+    assert.equal(actor.getSnapshot().context.connectedAt, 70);
+    assert.deepEqual(effects, ['spawn', 'requestStop'], 'adopting spawns nothing');
   });
 
   test('a crashed server can be started again, spawning a new process', () => {
@@ -216,7 +234,8 @@ describe('lifecycle machine (a server process’s view of itself)', () => {
 
   test('a boot failure ends in failed after closing what was opened', async () => {
     const { actor, steps } = lifecycleUnderTest({ failBoot: true });
-    const failed = await waitFor(actor, (s) => s.matches({ failed: 'closed' }));
+    const failed = await waitFor(actor, (s) => s.status === 'done');
+    assert.ok(failed.matches('failed'));
     assert.equal(failed.context.error, 'boot broke');
     assert.deepEqual(steps, ['boot', 'stopComponents']);
   });

@@ -29,6 +29,16 @@ export type MasterNotice =
 
 type ServerActor = ActorRefFrom<typeof serverMachine>;
 
+/** What the master holds for one server: its machine, and its process when the master spawned it. */
+interface ServerRecord {
+  entry: ServerEntry;
+  actor: ServerActor;
+  /** The process, when this master spawned it. */
+  child?: ChildProcess;
+  /** Exit watch of an adopted process, which is not our child and so sends no 'exit' event. */
+  watch?: NodeJS.Timeout;
+}
+
 /** States in which a server has settled after a start: up, or down for good until someone acts. */
 const settledStates = new Set(['connected', 'exited', 'crashed', 'stopped']);
 const downStates = new Set(['pending', 'stopped', 'exited', 'crashed']);
@@ -51,9 +61,11 @@ export class Master {
   private adminSubscription: Subscription | undefined;
   private readonly subjects: Subjects;
   private readonly adminToken: string;
-  private readonly servers = new Map<string, { entry: ServerEntry; actor: ServerActor; child?: ChildProcess }>();
+  private readonly servers = new Map<string, ServerRecord>();
   private readonly actor;
   private stopping: Promise<void> | undefined;
+  /** A stop may come while connecting; it must wait, or an embedded broker started late is orphaned. */
+  private connecting: Promise<void> | undefined;
   private readonly startedAt = Date.now();
 
   constructor(
@@ -65,7 +77,7 @@ export class Master {
     this.adminToken = config.master.adminToken ?? randomBytes(16).toString('hex');
     const machine = masterMachine.provide({
       actors: {
-        connect: fromPromise<void, MasterContext>(() => this.connect()),
+        connect: fromPromise<void, MasterContext>(() => (this.connecting = this.connect())),
         startServers: fromPromise<void, MasterContext>(async () => this.startServers()),
         stopServers: fromPromise<void, MasterContext>(() => this.shutdown()),
       },
@@ -165,43 +177,45 @@ export class Master {
   }
 
   private startServers(): void {
-    for (const entry of this.config.servers) this.addServer(entry);
+    // Idempotent: a master that leads again keeps the servers it already knows.
+    for (const entry of this.config.servers) if (!this.servers.has(entry.id)) this.addServer(entry);
     this.checkSettled();
   }
 
   /** Creates the server machine of one server and starts its process. */
   private addServer(entry: ServerEntry): void {
     const { master } = this.config;
-    const record: { entry: ServerEntry; actor: ServerActor; child?: ChildProcess } = { entry } as never;
     const machine = serverMachine.provide({
       actions: {
         spawn: () => this.spawn(record),
         requestStop: () => this.requestStop(record),
-        kill: () => record.child?.kill('SIGKILL'),
+        kill: () => killServer(record),
       },
     });
-    record.actor = createActor(machine, {
+    const actor = createActor(machine, {
       input: {
         id: entry.id,
         serverType: entry.serverType,
         timing: { startTimeout: master.startTimeout, heartbeatTimeout: master.heartbeatTimeout, stopTimeout: master.stopTimeout },
       },
     });
+    const record: ServerRecord = { entry, actor };
     let last = '';
-    record.actor.subscribe((snapshot) => {
+    actor.subscribe((snapshot) => {
       const state = stateName(snapshot.value);
       if (state === last) return;
       last = state;
       const { pid, lastExit } = snapshot.context;
+      if (pid !== undefined && record.child?.pid !== pid) watchAdopted(record, pid);
       this.app.logger.info({ server: entry.id, state, serverPid: pid, ...(state === 'crashed' || state === 'exited' ? { lastExit } : {}) }, `server ${entry.id} ${state}`);
       this.checkSettled();
     });
     this.servers.set(entry.id, record);
-    record.actor.start();
-    record.actor.send({ type: 'START', at: Date.now() });
+    actor.start();
+    actor.send({ type: 'START', at: Date.now() });
   }
 
-  private spawn(record: { entry: ServerEntry; actor: ServerActor; child?: ChildProcess }): void {
+  private spawn(record: ServerRecord): void {
     const child = spawnServer(record.entry, {
       entry: this.options.entry,
       dir: this.config.dir,
@@ -219,13 +233,13 @@ export class Master {
     });
   }
 
-  private requestStop(record: { entry: ServerEntry; child?: ChildProcess }): void {
+  private requestStop(record: ServerRecord): void {
     const nc = this.nc;
     const ask = nc && !nc.isClosed()
       ? nc.request(this.subjects.sys(record.entry.id), encode({ command: 'stop' }), { timeout: 1000 })
       : Promise.reject(new Error('no NATS'));
     // A server that does not answer on NATS still gets a graceful stop through its signal handler.
-    ask.catch(() => record.child?.kill('SIGTERM'));
+    ask.catch(() => signalServer(record, 'SIGTERM'));
   }
 
   private announceAllStarted(): void {
@@ -278,6 +292,7 @@ export class Master {
   /** The master's own stop: servers first, then its connections, the embedded broker and the run file. */
   private shutdown(): Promise<void> {
     this.stopping ??= (async () => {
+      await this.connecting?.catch(() => undefined);
       await this.stopServers();
       this.adminSubscription?.unsubscribe();
       this.directory?.stop();
@@ -360,9 +375,13 @@ export class Master {
         return { stopped: [...this.servers.keys()], masterPid: process.pid };
       }
       case 'kill': {
-        for (const { child } of this.servers.values()) child?.kill('SIGKILL');
+        const killed = [...this.servers.values()].flatMap((record) => {
+          const pid = record.actor.getSnapshot().context.pid;
+          killServer(record);
+          return pid === undefined ? [] : [pid];
+        });
         setImmediate(() => this.actor.send({ type: 'STOP' }));
-        return { killed: [...this.servers.values()].flatMap(({ child }) => (child?.pid ? [child.pid] : [])), masterPid: process.pid };
+        return { killed, masterPid: process.pid };
       }
       case 'add': {
         const entry = parseServerEntry(command.server, this.config);
@@ -374,6 +393,45 @@ export class Master {
       default:
         throw new Error(`unknown admin command "${(command as { command: string }).command}"`);
     }
+  }
+}
+
+/** Signals a server's process: through its handle when we spawned it, by pid when we adopted it. */
+function signalServer(record: ServerRecord, signal: NodeJS.Signals): void {
+  const pid = record.actor.getSnapshot().context.pid;
+  try {
+    if (record.child && record.child.pid === pid) record.child.kill(signal);
+    else if (pid !== undefined) process.kill(pid, signal);
+  } catch {
+    // Already gone: its exit is (or will be) reported by the exit event or the watch.
+  }
+}
+
+function killServer(record: ServerRecord): void {
+  signalServer(record, 'SIGKILL');
+}
+
+/**
+ * An adopted process is not our child, so no 'exit' event will come: poll for its pid instead,
+ * and report it as exited with unknown code and signal.
+ */
+function watchAdopted(record: ServerRecord, pid: number): void {
+  if (record.watch) clearInterval(record.watch);
+  record.watch = setInterval(() => {
+    if (isAlive(pid)) return;
+    clearInterval(record.watch);
+    record.watch = undefined;
+    if (record.actor.getSnapshot().context.pid === pid) record.actor.send({ type: 'EXITED', code: null, signal: null, at: Date.now() });
+  }, 250);
+  record.watch.unref();
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

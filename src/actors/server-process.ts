@@ -81,7 +81,7 @@ export class ServerProcess {
         // Peers learn at once that this server is draining or stopping and route around it.
         if (this.nc && !this.nc.isClosed() && state !== 'booting') this.announce();
         if (state === 'running') resolve();
-        if (snapshot.status === 'done' || snapshot.matches({ failed: 'closed' })) {
+        if (snapshot.status === 'done') {
           const failed = snapshot.matches('failed');
           if (failed) {
             log.error({ error: snapshot.context.error }, 'server failed to start');
@@ -104,7 +104,7 @@ export class ServerProcess {
     return new Promise((resolve) => {
       const check = (): void => {
         const snapshot = this.actor.getSnapshot();
-        if (snapshot.status === 'done' || snapshot.matches({ failed: 'closed' })) resolve();
+        if (snapshot.status === 'done') resolve();
       };
       this.actor.subscribe(check);
       check();

@@ -5,3 +5,4 @@ export type { ExitInfo, ServerContext, ServerEvent, ServerInput, ServerTiming } 
 export { lifecycleMachine } from './lifecycle.ts';
 export type { LifecycleContext, LifecycleEvent, LifecycleInput } from './lifecycle.ts';
 export { stateName } from './state-name.ts';
+export { toMermaid } from './mermaid.ts';

@@ -10,7 +10,8 @@ import { assign, fromPromise, setup } from 'xstate';
  * - `draining`: no new work is accepted; in-flight work finishes, bounded by `drainTimeout`.
  * - `stopping`: `beforeStop` hooks run, then components stop in reverse start order.
  * - `stopped`: everything is closed; the process may exit with code 0.
- * - `failed`: booting or starting threw; the process should exit non-zero.
+ * - `failing`: booting or starting threw; closing what was opened.
+ * - `failed`: closed after a failure; the process should exit non-zero.
  *
  * A stop asked for while booting or starting waits until that step settles, then stops:
  * half-opened connections are closed by the same `stopping` path as everything else.
@@ -74,7 +75,7 @@ export const lifecycleMachine = setup({
         src: 'boot',
         input: ({ context }) => context,
         onDone: [{ guard: 'stopRequested', target: 'stopping' }, { target: 'starting' }],
-        onError: { target: 'failed', actions: 'recordError' },
+        onError: { target: 'failing', actions: 'recordError' },
       },
     },
     starting: {
@@ -83,7 +84,7 @@ export const lifecycleMachine = setup({
         src: 'start',
         input: ({ context }) => context,
         onDone: [{ guard: 'stopRequested', target: 'stopping' }, { target: 'running' }],
-        onError: { target: 'failed', actions: 'recordError' },
+        onError: { target: 'failing', actions: 'recordError' },
       },
     },
     running: {
@@ -123,20 +124,15 @@ export const lifecycleMachine = setup({
       onDone: { target: 'stopped' },
     },
     stopped: { type: 'final' },
-    failed: {
-      // Close whatever booting or starting had opened; the process then exits non-zero.
-      initial: 'closing',
-      states: {
-        closing: {
-          invoke: {
-            src: 'stopComponents',
-            input: ({ context }) => context,
-            onDone: { target: 'closed' },
-            onError: { target: 'closed' },
-          },
-        },
-        closed: { type: 'final' },
+    failing: {
+      // Close whatever booting or starting had opened, then end as failed.
+      invoke: {
+        src: 'stopComponents',
+        input: ({ context }) => context,
+        onDone: { target: 'failed' },
+        onError: { target: 'failed' },
       },
     },
+    failed: { type: 'final' },
   },
 });

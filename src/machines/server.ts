@@ -15,12 +15,17 @@ import { assign, setup } from 'xstate';
  * - `exited`: the process ended on its own with code 0.
  * - `crashed`: the process ended on its own with a non-zero code or a signal.
  *
+ * A heartbeat from a server that is down (started by hand with `shaddock start -i`, or still
+ * running from before this master) adopts it: `connected`, with the pid it announced.
+ *
  * Effects are injected: `spawn` (start the process, then send `SPAWNED` or `SPAWN_FAILED`),
  * `requestStop` (ask the process to stop gracefully) and `kill` (SIGKILL it).
  */
 
 /** How a server process ended. */
 export interface ExitInfo {
+  /** The process that ended. */
+  pid: number | undefined;
   code: number | null;
   signal: string | null;
   /** Epoch ms of the exit. */
@@ -80,18 +85,23 @@ export const serverMachine = setup({
     }),
     recordPid: assign(({ event }) => (event.type === 'SPAWNED' ? { pid: event.pid } : {})),
     recordSpawnError: assign(({ event }) => (event.type === 'SPAWN_FAILED' ? { error: event.error } : {})),
+    recordAdopted: assign(({ event }) =>
+      event.type === 'HEARTBEAT' ? { pid: event.pid, startedAt: event.at, connectedAt: event.at, error: undefined } : {},
+    ),
     recordConnected: assign(({ context, event }) =>
       event.type === 'HEARTBEAT'
         ? { pid: context.pid ?? event.pid, connectedAt: context.connectedAt ?? event.at }
         : {},
     ),
-    recordExit: assign(({ event }) =>
+    recordExit: assign(({ context, event }) =>
       event.type === 'EXITED'
-        ? { lastExit: { code: event.code, signal: event.signal, at: event.at }, pid: undefined, connectedAt: undefined }
+        ? { lastExit: { pid: context.pid, code: event.code, signal: event.signal, at: event.at }, pid: undefined, connectedAt: undefined }
         : {},
     ),
   },
   guards: {
+    /** A heartbeat from a live process other than the one that just ended. */
+    adoptable: ({ context, event }) => event.type === 'HEARTBEAT' && event.pid !== context.lastExit?.pid,
     cleanExit: ({ event }) => event.type === 'EXITED' && event.code === 0 && event.signal === null,
     /** A heartbeat from an older process of this server (e.g. one being replaced) must not count. */
     fromCurrentProcess: ({ context, event }) =>
@@ -120,6 +130,7 @@ export const serverMachine = setup({
         START: { target: 'live' },
         STOP: { target: 'stopped' },
         KILL: { target: 'stopped' },
+        HEARTBEAT: { guard: 'adoptable', target: '#server.live.connected', actions: 'recordAdopted' },
       },
     },
     live: {
@@ -171,13 +182,13 @@ export const serverMachine = setup({
       },
     },
     stopped: {
-      on: { START: { target: 'live' } },
+      on: { START: { target: 'live' }, HEARTBEAT: { guard: 'adoptable', target: '#server.live.connected', actions: 'recordAdopted' } },
     },
     exited: {
-      on: { START: { target: 'live' }, STOP: { target: 'stopped' } },
+      on: { START: { target: 'live' }, STOP: { target: 'stopped' }, HEARTBEAT: { guard: 'adoptable', target: '#server.live.connected', actions: 'recordAdopted' } },
     },
     crashed: {
-      on: { START: { target: 'live' }, STOP: { target: 'stopped' } },
+      on: { START: { target: 'live' }, STOP: { target: 'stopped' }, HEARTBEAT: { guard: 'adoptable', target: '#server.live.connected', actions: 'recordAdopted' } },
     },
   },
 });

@@ -19,7 +19,21 @@ export interface EmbeddedNatsOptions {
   binary?: string;
   /** ms to wait for "Server is ready" (default 15000). */
   readyTimeout?: number;
+  /**
+   * Called with each nats-server process as soon as it is spawned, before it is ready, so that a
+   * caller can track it (a test harness kills whatever is left when its own process exits).
+   */
+  onSpawn?: (child: ChildProcess) => void;
 }
+
+/** The first try plus retries when the chosen port was taken meanwhile. */
+const portAttempts = 4;
+/** Output kept for error messages, in characters, and how many of its last lines they show. */
+const outputLimit = 64 * 1024;
+const tailLines = 40;
+const portInUse = /address already in use|EADDRINUSE/i;
+
+class PortInUseError extends Error {}
 
 /** Finds a free TCP port on 127.0.0.1 by binding port 0. */
 export function freePort(): Promise<number> {
@@ -48,16 +62,17 @@ export class NatsServerMissingError extends Error {
 /**
  * Starts `nats-server` bound to 127.0.0.1 and resolves once it logs "Server is ready".
  * Used for the embedded default broker (no NATS configured) and by the test harness.
- * A port lost to a race between choosing and binding is retried with a new one.
+ * A port lost to a race between choosing and binding is retried with a new one. A failure's
+ * error names the command line and ends with the process's last lines of output.
  */
 export async function startEmbeddedNats(options: EmbeddedNatsOptions = {}): Promise<EmbeddedNats> {
   let lastError: unknown;
-  for (let attempt = 0; attempt < 3; attempt++) {
+  for (let attempt = 0; attempt < portAttempts; attempt++) {
     const port = options.port ?? (await freePort());
     try {
       return await launch(port, options);
     } catch (error) {
-      if (error instanceof NatsServerMissingError || options.port !== undefined) throw error;
+      if (!(error instanceof PortInUseError) || options.port !== undefined) throw error;
       lastError = error;
     }
   }
@@ -67,33 +82,55 @@ export async function startEmbeddedNats(options: EmbeddedNatsOptions = {}): Prom
 function launch(port: number, options: EmbeddedNatsOptions): Promise<EmbeddedNats> {
   const binary = options.binary ?? 'nats-server';
   const args = ['-a', '127.0.0.1', '-p', String(port), ...(options.args ?? [])];
+  const readyTimeout = options.readyTimeout ?? 15000;
   const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  options.onSpawn?.(child);
   return new Promise((resolve, reject) => {
     let output = '';
+    let settled = false;
+    const details = (): string => `command: ${[binary, ...args].join(' ')}\nlast output:\n${tail(output)}`;
+    const settle = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      clearTimeout(timer);
+      child.stderr?.off('data', onData);
+      child.off('close', onClose);
+      // Keep draining stderr so the broker never blocks on a full pipe.
+      child.stderr?.resume();
+      return true;
+    };
     const timer = setTimeout(() => {
+      if (!settle()) return;
       child.kill('SIGKILL');
-      reject(new Error(`nats-server did not become ready within ${options.readyTimeout ?? 15000} ms:\n${output}`));
-    }, options.readyTimeout ?? 15000);
+      reject(new Error(`nats-server did not become ready within ${readyTimeout} ms on port ${port} (pid ${child.pid ?? '?'})\n${details()}`));
+    }, readyTimeout);
     const onData = (chunk: Buffer): void => {
       output += chunk.toString();
-      if (output.includes('Server is ready')) {
-        clearTimeout(timer);
-        child.stderr?.off('data', onData);
-        // Keep draining stderr so the broker never blocks on a full pipe.
-        child.stderr?.resume();
-        resolve(handle(child, port));
-      }
+      if (output.length > outputLimit) output = output.slice(-outputLimit);
+      if (output.includes('Server is ready') && settle()) resolve(handle(child, port));
+    };
+    // 'close' rather than 'exit': by then the last output (e.g. why it could not bind) has been read.
+    const onClose = (code: number | null, signal: NodeJS.Signals | null): void => {
+      if (!settle()) return;
+      const message = `nats-server exited before it was ready (code ${code}, signal ${signal})\n${details()}`;
+      reject(portInUse.test(output) ? new PortInUseError(message) : new Error(message));
     };
     child.stderr?.on('data', onData);
-    child.once('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      reject(error.code === 'ENOENT' ? new NatsServerMissingError(binary) : error);
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`nats-server exited before it was ready (code ${code}, signal ${signal}):\n${output}`));
+    child.on('close', onClose);
+    // Stays for the life of the process, so a late 'error' (e.g. a failed kill) never throws.
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      if (!settle()) return;
+      reject(error.code === 'ENOENT' ? new NatsServerMissingError(binary) : new Error(`nats-server: ${error.message}\n${details()}`));
     });
   });
+}
+
+/** The last lines of a process's output, indented, for error messages. */
+function tail(output: string): string {
+  const lines = output.split(/\r?\n/);
+  if (lines[lines.length - 1] === '') lines.pop();
+  const last = lines.slice(-tailLines);
+  return last.length === 0 ? '  (no output)' : last.map((line) => `  | ${line}`).join('\n');
 }
 
 function handle(child: ChildProcess, port: number): EmbeddedNats {

@@ -14,6 +14,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { startEmbeddedNats, type EmbeddedNats } from '../../src/transport/embedded-nats.ts';
 import { freePort } from './ports.ts';
 
 export interface RunningService {
@@ -58,7 +59,8 @@ const SLF4J_SIMPLE_JAR = '/usr/share/java/slf4j-simple.jar';
 // ---------------------------------------------------------------------------
 
 interface Tracked {
-  child: ChildProcess;
+  /** Undefined until the process is spawned. */
+  child: ChildProcess | undefined;
   tempDir: string | undefined;
 }
 
@@ -72,7 +74,7 @@ function isAlive(child: ChildProcess): boolean {
 function killAllSync(): void {
   for (const tracked of running) {
     const { child, tempDir } = tracked;
-    if (child.pid !== undefined && isAlive(child)) {
+    if (child?.pid !== undefined && isAlive(child)) {
       try {
         process.kill(child.pid, 'SIGKILL');
       } catch {
@@ -121,11 +123,6 @@ class OutputTail {
     if (this.text.length > OUTPUT_LIMIT) {
       this.text = this.text.slice(this.text.length - OUTPUT_LIMIT);
     }
-  }
-
-  /** The last part of the text, enough to search for a marker spanning chunks. */
-  recent(chars: number): string {
-    return this.text.slice(Math.max(0, this.text.length - chars));
   }
 
   tail(lines = TAIL_LINES): string {
@@ -256,10 +253,8 @@ interface ServiceSpec {
   timeoutMs: number;
   url(port: number): string;
   prepare(port: number): Promise<Prepared>;
-  /** Ready when the output matches this (checked on every chunk). */
-  readyLog?: RegExp;
   /** Ready when this resolves true (polled). */
-  probe?: (port: number) => Promise<boolean>;
+  probe: (port: number) => Promise<boolean>;
 }
 
 class PortInUseError extends Error {}
@@ -347,8 +342,6 @@ async function launchOnce(spec: ServiceSpec, port: number): Promise<RunningServi
         if (done) return;
         done = true;
         for (const t of timers) clearTimeout(t);
-        child.stdout?.off('data', onData);
-        child.stderr?.off('data', onData);
         detach();
         if (err !== undefined) reject(err);
         else resolve();
@@ -363,14 +356,6 @@ async function launchOnce(spec: ServiceSpec, port: number): Promise<RunningServi
           );
         }, spec.timeoutMs),
       );
-
-      const onData = (): void => {
-        if (spec.readyLog !== undefined && spec.readyLog.test(output.recent(OUTPUT_LIMIT))) finish();
-      };
-      if (spec.readyLog !== undefined) {
-        child.stdout?.on('data', onData);
-        child.stderr?.on('data', onData);
-      }
 
       const onEarlyExit = (): void => {
         const how =
@@ -403,20 +388,17 @@ async function launchOnce(spec: ServiceSpec, port: number): Promise<RunningServi
         child.off('error', onError);
       };
 
-      if (spec.probe !== undefined) {
-        const probe = spec.probe;
-        const poll = async (): Promise<void> => {
-          while (!done) {
-            const ok = await probe(port).catch(() => false);
-            if (ok) {
-              finish();
-              return;
-            }
-            await delay(PROBE_INTERVAL_MS);
+      const poll = async (): Promise<void> => {
+        while (!done) {
+          const ok = await spec.probe(port).catch(() => false);
+          if (ok) {
+            finish();
+            return;
           }
-        };
-        void poll();
-      }
+          await delay(PROBE_INTERVAL_MS);
+        }
+      };
+      void poll();
     });
   } catch (err) {
     await cleanupAfterFailure();
@@ -459,26 +441,58 @@ async function launchOnce(spec: ServiceSpec, port: number): Promise<RunningServi
 // The three services
 // ---------------------------------------------------------------------------
 
-/** `nats-server -a 127.0.0.1 -p PORT`; ready when it logs "Server is ready". */
+/**
+ * `nats-server -a 127.0.0.1 -p PORT`, started by the runtime's own launcher
+ * (`startEmbeddedNats`, ready when it logs "Server is ready"), with the harness's
+ * binary lookup, options and safety net around it.
+ */
 export async function startNats(options: NatsOptions = {}): Promise<RunningService> {
   const binary = requireExecutable('nats', 'nats-server', 'SHADDOCK_NATS_SERVER', 'nats-server');
-  return startService({
+  installSafetyNet();
+  const tempDir = options.jetstream === true ? await mkdtemp(path.join(os.tmpdir(), 'shaddock-nats-')) : undefined;
+  const args: string[] = [];
+  if (tempDir !== undefined) args.push('-js', '-sd', tempDir);
+  if (options.token !== undefined) args.push('--auth', options.token);
+
+  // Registered before the process exists, so the safety net covers the start (and the temp dir).
+  const tracked: Tracked = { child: undefined, tempDir };
+  running.add(tracked);
+  let nats: EmbeddedNats;
+  try {
+    nats = await startEmbeddedNats({
+      binary,
+      args,
+      readyTimeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      onSpawn: (child) => {
+        tracked.child = child;
+        // A forgotten service must not keep the test process alive; the 'exit' safety net kills it.
+        child.unref();
+        unrefStream(child.stderr);
+      },
+    });
+  } catch (err) {
+    // The launcher has killed whatever it started; only the registry and the temp dir are left.
+    running.delete(tracked);
+    if (tempDir !== undefined) await rm(tempDir, { recursive: true, force: true }).catch(() => undefined);
+    throw new Error(`nats: ${(err as Error).message}`, { cause: err });
+  }
+
+  let stopping: Promise<void> | undefined;
+  const doStop = async (): Promise<void> => {
+    await nats.stop(STOP_GRACE_MS);
+    running.delete(tracked);
+    if (tempDir !== undefined) await rm(tempDir, { recursive: true, force: true });
+  };
+  return {
     name: 'nats',
-    binary,
-    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    url: (port) => `nats://${HOST}:${port}`,
-    readyLog: /Server is ready/,
-    async prepare(port) {
-      const args = ['-a', HOST, '-p', String(port)];
-      let tempDir: string | undefined;
-      if (options.jetstream === true) {
-        tempDir = await mkdtemp(path.join(os.tmpdir(), 'shaddock-nats-'));
-        args.push('-js', '-sd', tempDir);
-      }
-      if (options.token !== undefined) args.push('--auth', options.token);
-      return { args, tempDir };
+    pid: nats.pid,
+    port: nats.port,
+    url: nats.url,
+    stop(): Promise<void> {
+      stopping ??= doStop();
+      return stopping;
     },
-  });
+  };
 }
 
 /** `redis-server --port PORT --bind 127.0.0.1 --save '' --appendonly no`; ready when PING answers +PONG. */
