@@ -16,7 +16,7 @@ import type {
 } from '../types.ts';
 import type { ServerDirectory } from './directory.ts';
 import { defaultRoute } from './route.ts';
-import { createRpcProxy, type CallOptions } from './rpc-proxy.ts';
+import { createRpcProxy, type Invoke } from './rpc-proxy.ts';
 
 /** Options of `createApp`; each falls back to the environment the master gives a server process. */
 export interface CreateAppOptions {
@@ -77,9 +77,7 @@ export class Application {
     this.serverId = options.serverId ?? process.env.SHADDOCK_SERVER_ID ?? '';
     this.serverType = options.serverType ?? process.env.SHADDOCK_SERVER_TYPE ?? (this.serverId ? '' : 'master');
     this.logger = createLogger(this.serverId || 'master', { serverType: this.serverType || undefined });
-    this.rpc = createRpcProxy((serverType, target, remote, method, args, options) =>
-      this.invoke(serverType, target, remote, method, args, options),
-    );
+    this.rpc = createRpcProxy(this.invoke);
   }
 
   /**
@@ -231,14 +229,8 @@ export class Application {
     this.config = config;
   }
 
-  private async invoke(
-    serverType: string,
-    target: { routeParam: RouteParam } | { serverId: string },
-    remote: string,
-    method: string,
-    args: unknown[],
-    options: CallOptions,
-  ): Promise<unknown> {
+  /** One remote call: pick the server, check its manifest, send the request. */
+  private readonly invoke: Invoke = async (serverType, target, remote, method, args, options) => {
     const runtime = this.runtime;
     if (!runtime) throw new Error(`app.rpc.${serverType}.${remote}.${method}: the app is not started`);
     const server = this.pickServer(runtime, serverType, target);
@@ -249,7 +241,7 @@ export class Application {
     }
     const timeout = options.timeout ?? this.config?.master.rpcTimeout ?? 10_000;
     return callRemote(runtime.nc, runtime.subjects.rpc(server.id), server.id, { remote, method, args }, timeout);
-  }
+  };
 
   private pickServer(runtime: AppRuntime, serverType: string, target: { routeParam: RouteParam } | { serverId: string }): ServerInfo {
     const servers = runtime.directory.ofType(serverType);

@@ -14,6 +14,7 @@ import { subjects as buildSubjects, type Subjects } from '../transport/subjects.
 import type { AdminCommand, AdminReply, AdminRequest, ServerRow } from './admin.ts';
 import type { Application } from './application.ts';
 import { ServerDirectory } from './directory.ts';
+import { isAlive, stopOnSignals, watchState, whenDone } from './watch.ts';
 import { removeRunFile, writeRunFile } from './run-file.ts';
 import { spawnServer } from './spawn.ts';
 
@@ -95,38 +96,26 @@ export class Master {
   /** Stops every server, then the master; resolves when the master machine has stopped. */
   stop(): Promise<void> {
     this.actor.send({ type: 'STOP' });
-    return new Promise((resolve) => {
-      const check = (): void => {
-        if (this.actor.getSnapshot().status === 'done') resolve();
-      };
-      this.actor.subscribe(check);
-      check();
-    });
+    return whenDone(this.actor);
   }
 
   start(): Promise<void> {
     const log = this.app.logger;
-    let last = '';
-    const onSignal = (): void => this.actor.send({ type: 'STOP' });
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+    const removeSignals = stopOnSignals(() => this.actor.send({ type: 'STOP' }));
     return new Promise((resolve, reject) => {
-      this.actor.subscribe((snapshot) => {
-        const state = this.state;
-        if (state === last) return;
-        last = state;
+      watchState(this.actor, (state, snapshot) => {
         log.info({ state }, `master ${state}`);
         if (snapshot.matches('leading')) resolve();
         if (snapshot.status !== 'done') return;
-        process.off('SIGTERM', onSignal);
-        process.off('SIGINT', onSignal);
-        if (snapshot.matches('failed')) {
+        removeSignals();
+        const failed = snapshot.matches('failed');
+        if (failed) {
           const error = snapshot.context.error ?? 'unknown error';
           log.error({ error }, 'master failed');
           notify({ type: 'shaddock:failed', error });
           reject(new Error(error));
         }
-        setImmediate(() => process.exit(snapshot.matches('failed') ? 1 : 0));
+        setImmediate(() => process.exit(failed ? 1 : 0));
       });
       this.actor.start();
     });
@@ -200,11 +189,7 @@ export class Master {
       },
     });
     const record: ServerRecord = { entry, actor };
-    let last = '';
-    actor.subscribe((snapshot) => {
-      const state = stateName(snapshot.value);
-      if (state === last) return;
-      last = state;
+    watchState(actor, (state, snapshot) => {
       const { pid, lastExit } = snapshot.context;
       if (pid !== undefined && record.child?.pid !== pid) watchAdopted(record, pid);
       this.app.logger.info({ server: entry.id, state, serverPid: pid, ...(state === 'crashed' || state === 'exited' ? { lastExit } : {}) }, `server ${entry.id} ${state}`);
@@ -277,15 +262,11 @@ export class Master {
 
   private stopOne(actor: ServerActor): Promise<void> {
     return new Promise((resolve) => {
-      const done = (): boolean => downStates.has(stateName(actor.getSnapshot().value));
-      if (done()) return resolve();
-      const subscription = actor.subscribe(() => {
-        if (done()) {
-          subscription.unsubscribe();
-          resolve();
-        }
+      watchState(actor, (state) => {
+        if (downStates.has(state)) resolve();
       });
       actor.send({ type: 'STOP' });
+      if (downStates.has(stateName(actor.getSnapshot().value))) resolve();
     });
   }
 
@@ -424,15 +405,6 @@ function watchAdopted(record: ServerRecord, pid: number): void {
     if (record.actor.getSnapshot().context.pid === pid) record.actor.send({ type: 'EXITED', code: null, signal: null, at: Date.now() });
   }, 250);
   record.watch.unref();
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function notify(notice: MasterNotice): void {

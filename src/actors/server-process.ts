@@ -10,6 +10,7 @@ import { subjects as buildSubjects } from '../transport/subjects.ts';
 import type { BeforeStopHook, ServerInfo } from '../types.ts';
 import type { Application } from './application.ts';
 import { ServerDirectory } from './directory.ts';
+import { stopOnSignals, watchState, whenDone } from './watch.ts';
 import { instantiate, loadDefinitions, RemoteTable } from './remotes.ts';
 
 /** Control requests a server process answers on its `sys` subject. */
@@ -68,31 +69,23 @@ export class ServerProcess {
 
   start(): Promise<void> {
     const log = this.app.logger;
-    let last = '';
-    const onSignal = (): void => this.actor.send({ type: 'STOP' });
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+    const removeSignals = stopOnSignals(() => this.actor.send({ type: 'STOP' }));
     return new Promise((resolve, reject) => {
-      this.actor.subscribe((snapshot) => {
-        const state = this.state;
-        if (state === last) return;
-        last = state;
+      watchState(this.actor, (state, snapshot) => {
         log.info({ state }, `lifecycle ${state}`);
         // Peers learn at once that this server is draining or stopping and route around it.
         if (this.nc && !this.nc.isClosed() && state !== 'booting') this.announce();
         if (state === 'running') resolve();
-        if (snapshot.status === 'done') {
-          const failed = snapshot.matches('failed');
-          if (failed) {
-            log.error({ error: snapshot.context.error }, 'server failed to start');
-            reject(new Error(`server "${this.entry.id}" failed: ${snapshot.context.error}`));
-          }
-          process.off('SIGTERM', onSignal);
-          process.off('SIGINT', onSignal);
-          process.exitCode = failed ? 1 : 0;
-          // Let pino flush, then leave even if a user's timer would keep the loop alive.
-          setImmediate(() => process.exit(failed ? 1 : 0));
+        if (snapshot.status !== 'done') return;
+        removeSignals();
+        const failed = snapshot.matches('failed');
+        if (failed) {
+          log.error({ error: snapshot.context.error }, 'server failed to start');
+          reject(new Error(`server "${this.entry.id}" failed: ${snapshot.context.error}`));
         }
+        process.exitCode = failed ? 1 : 0;
+        // Let pino flush, then leave even if a user's timer would keep the loop alive.
+        setImmediate(() => process.exit(failed ? 1 : 0));
       });
       this.actor.start();
     });
@@ -101,14 +94,7 @@ export class ServerProcess {
   /** Asks for a graceful stop; resolves when the lifecycle has ended (just before the process exits). */
   stop(): Promise<void> {
     this.actor.send({ type: 'STOP' });
-    return new Promise((resolve) => {
-      const check = (): void => {
-        const snapshot = this.actor.getSnapshot();
-        if (snapshot.status === 'done') resolve();
-      };
-      this.actor.subscribe(check);
-      check();
-    });
+    return whenDone(this.actor);
   }
 
   private async boot(): Promise<void> {

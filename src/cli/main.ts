@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from '../config/index.ts';
 import type { AdminCommand, AdminReply, ServerRow } from '../actors/admin.ts';
 import type { MasterNotice } from '../actors/master.ts';
 import { readRunFile } from '../actors/run-file.ts';
+import { isAlive } from '../actors/watch.ts';
 import { decode, encode } from '../transport/codec.ts';
 import { connectNats } from '../transport/nats.ts';
 import { subjects } from '../transport/subjects.ts';
@@ -53,7 +54,7 @@ common(program.command('start'))
       if (!process.env.SHADDOCK_NATS_URL && run) process.env.SHADDOCK_NATS_URL = run.nats.join(',');
     } else {
       const run = readRunFile(dir, options.env);
-      if (run && alive(run.masterPid)) {
+      if (run && isAlive(run.masterPid)) {
         throw new CliError(`a master is already running for ${dir} [${options.env}] (pid ${run.masterPid}); stop it first`);
       }
     }
@@ -130,7 +131,7 @@ async function startDaemon(dir: string, options: CommonOptions): Promise<void> {
   // A bad config is reported here, precisely, rather than as "see the log".
   await loadConfig({ dir, env: options.env, ...(options.nats ? { natsUrl: options.nats } : {}) });
   const run = readRunFile(dir, options.env);
-  if (run && alive(run.masterPid)) {
+  if (run && isAlive(run.masterPid)) {
     throw new CliError(`a master is already running for ${dir} [${options.env}] (pid ${run.masterPid}); stop it first`);
   }
   const logs = join(dir, 'logs');
@@ -168,19 +169,10 @@ function parseValue(text: string): unknown {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** The master replies before it has finished exiting; wait for the pid so "stopped" means stopped. */
 async function waitForExit(pid: number, timeout: number): Promise<void> {
   const deadline = Date.now() + timeout;
-  while (alive(pid)) {
+  while (isAlive(pid)) {
     if (Date.now() > deadline) throw new CliError(`the master (pid ${pid}) is still running after ${timeout} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -2,6 +2,9 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ServerRow } from '../../src/actors/admin.ts';
 import { readRunFile } from '../../src/actors/run-file.ts';
+import { isAlive } from '../../src/actors/watch.ts';
+
+export { isAlive };
 
 const cli = fileURLToPath(new URL('../../bin/shaddock.js', import.meta.url));
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -25,15 +28,6 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; timeo
       },
     );
   });
-}
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
