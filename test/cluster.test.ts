@@ -208,6 +208,11 @@ describe('RPC between server processes (fixture cluster)', () => {
     assert.equal(decode<{ error: { code: string } }>(garbage.data).error.code, 'BAD_REQUEST');
   });
 
+  test('afterStartAll hooks ran once every server had started', async () => {
+    const reply = await probe('report', []);
+    assert.equal((reply.result as { allStarted: boolean }).allStarted, true);
+  });
+
   test('every server sees the others through heartbeats', async () => {
     const reply = await probe('servers', []);
     const servers = (reply.result as { id: string }[]).map((s) => s.id).sort();
@@ -232,6 +237,9 @@ describe('RPC between server processes (fixture cluster)', () => {
       const again = await runCli(['stop', ...cluster.args, 'worker-2']);
       assert.equal(again.code, 0, again.stderr);
       assert.equal(await exited, 0, 'a graceful stop exits 0');
+      // Its before-stop hook ran, and could still call another server; so did the first stop's.
+      const report = (await probe('report', [])).result as { notes: string[] };
+      assert.deepEqual(report.notes, ['worker-2 stopping', 'worker-2 stopping']);
       assert.equal((await cluster.list()).find((r) => r.id === 'worker-2')?.state, 'stopped');
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');

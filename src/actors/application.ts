@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { ClusterConfig, ServerEntry } from '../config/types.ts';
@@ -75,7 +75,8 @@ export class Application {
     this.base = resolve(options.base ?? process.env.SHADDOCK_DIR ?? process.cwd());
     this.env = options.env ?? process.env.SHADDOCK_ENV ?? 'development';
     this.serverId = options.serverId ?? process.env.SHADDOCK_SERVER_ID ?? '';
-    this.serverType = options.serverType ?? process.env.SHADDOCK_SERVER_TYPE ?? (this.serverId ? '' : 'master');
+    this.serverType =
+      options.serverType ?? process.env.SHADDOCK_SERVER_TYPE ?? (this.serverId ? typeInConfig(this.base, this.env, this.serverId) : 'master');
     this.logger = createLogger(this.serverId || 'master', { serverType: this.serverType || undefined });
     this.rpc = createRpcProxy(this.invoke);
   }
@@ -266,6 +267,25 @@ export class Application {
     }
     return server;
   }
+}
+
+/**
+ * The type of a server given only by id (`shaddock start -i chat-server-1`). `configure()` runs
+ * before `start()` and filters by type, so it has to be known now: a quick look in servers.json.
+ * Any problem with the file is left for `start()`, which validates it properly and says what is wrong.
+ */
+function typeInConfig(base: string, env: string, serverId: string): string {
+  const fromMaster = entryFromMaster(serverId);
+  if (fromMaster) return fromMaster.serverType;
+  try {
+    const servers = JSON.parse(readFileSync(resolve(base, 'config', 'servers.json'), 'utf8')) as Record<string, Record<string, { id?: unknown }[]>>;
+    for (const [type, entries] of Object.entries(servers[env] ?? {})) {
+      if (Array.isArray(entries) && entries.some((entry) => entry?.id === serverId)) return type;
+    }
+  } catch {
+    // Reported by start().
+  }
+  return '';
 }
 
 /** The entry the master passed in `SHADDOCK_SERVER` (for servers added at runtime), if it is this server's. */
