@@ -230,18 +230,26 @@ export class Application {
     this.config = config;
   }
 
-  /** One remote call: pick the server, check its manifest, send the request. */
-  private readonly invoke: Invoke = async (serverType, target, remote, method, args, options) => {
-    const runtime = this.runtime;
-    if (!runtime) throw new Error(`app.rpc.${serverType}.${remote}.${method}: the app is not started`);
-    const server = this.pickServer(runtime, serverType, target);
-    const methods = server.remotes[remote];
-    if (!methods || !methods.includes(method)) {
-      const known = Object.entries(server.remotes).flatMap(([r, ms]) => ms.map((m) => `${r}.${m}`));
-      throw new UnknownRemoteError(server.id, remote, method, known);
+  /**
+   * One remote call: pick the server, check its manifest, send the request. Deliberately not
+   * `async` (one promise and one frame fewer on the hot path: nats.js captures a stack trace per
+   * request, and a deeper stack costs more); a failure before sending is still a rejection.
+   */
+  private readonly invoke: Invoke = (serverType, target, remote, method, args, options) => {
+    try {
+      const runtime = this.runtime;
+      if (!runtime) throw new Error(`app.rpc.${serverType}.${remote}.${method}: the app is not started`);
+      const server = this.pickServer(runtime, serverType, target);
+      const methods = server.remotes[remote];
+      if (!methods || !methods.includes(method)) {
+        const known = Object.entries(server.remotes).flatMap(([r, ms]) => ms.map((m) => `${r}.${m}`));
+        throw new UnknownRemoteError(server.id, remote, method, known);
+      }
+      const timeout = options.timeout ?? this.config?.master.rpcTimeout ?? 10_000;
+      return callRemote(runtime.nc, runtime.subjects.rpc(server.id), server.id, { remote, method, args }, timeout);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    const timeout = options.timeout ?? this.config?.master.rpcTimeout ?? 10_000;
-    return callRemote(runtime.nc, runtime.subjects.rpc(server.id), server.id, { remote, method, args }, timeout);
   };
 
   private pickServer(runtime: AppRuntime, serverType: string, target: { routeParam: RouteParam } | { serverId: string }): ServerInfo {

@@ -1,0 +1,48 @@
+// `npm run bench -- <name> [--json]`: runs one bench and prints its rows (see bench/README.md).
+import type { ReportOptions } from './report.ts';
+
+export interface Bench {
+  /** One line for the usage text. */
+  description: string;
+  /** Loads the bench module only when it is the one asked for. */
+  load: () => Promise<{ run(options: ReportOptions): Promise<void> }>;
+}
+
+/** Every bench, by the name given on the command line. Add new ones here. */
+export const benches: Record<string, Bench> = {
+  rpc: {
+    description: 'RPC round trips/s between two server processes (1 and 1,000 in flight) vs nats.js request/reply',
+    load: () => import('./rpc.ts'),
+  },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(benches).map((name) => name.length));
+  const list = Object.entries(benches).map(([name, bench]) => `  ${name.padEnd(width)}  ${bench.description}`);
+  return [
+    'usage: npm run bench -- <bench> [--json]',
+    '',
+    'benches:',
+    ...list,
+    '',
+    'options:',
+    '  --json  one JSON object per result row on stdout instead of a table',
+    '',
+    'environment:',
+    '  BENCH_SECONDS  seconds each measured run lasts (default 3)',
+  ].join('\n');
+}
+
+const args = process.argv.slice(2);
+const name = args.find((arg) => !arg.startsWith('-'));
+const unknownFlags = args.filter((arg) => arg.startsWith('-') && arg !== '--json');
+const bench = name === undefined ? undefined : Object.hasOwn(benches, name) ? benches[name] : undefined;
+if (!bench || unknownFlags.length > 0) {
+  if (name !== undefined && !bench) process.stderr.write(`unknown bench "${name}"\n\n`);
+  if (unknownFlags.length > 0) process.stderr.write(`unknown option ${unknownFlags.join(' ')}\n\n`);
+  process.stderr.write(`${usage()}\n`);
+  process.exit(1);
+}
+
+const module = await bench.load();
+await module.run({ json: args.includes('--json') });
