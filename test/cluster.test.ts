@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { runFilePath } from '../src/actors/run-file.ts';
+import { readRunFile, runFilePath } from '../src/actors/run-file.ts';
 import { stableHash } from '../src/actors/route.ts';
 import { decode, encode } from '../src/transport/codec.ts';
 import { subjects } from '../src/transport/subjects.ts';
@@ -244,6 +244,27 @@ describe('RPC between server processes (fixture cluster)', () => {
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
+  });
+
+  test('a new master adopts the servers a dead master left running, instead of starting them twice', async () => {
+    const before = (await cluster.list()).filter((row) => row.serverType !== 'master' && row.state === 'connected');
+    assert.ok(before.length >= 2);
+    const oldMaster = readRunFile(rpcDir, 'test')!.masterPid;
+    process.kill(oldMaster, 'SIGKILL');
+    await waitForExit(oldMaster);
+    for (const row of before) assert.ok(isAlive(row.pid!), `${row.id} survives its master`);
+
+    const started = await runCli(['start', '-D', ...cluster.args]);
+    assert.equal(started.code, 0, started.stderr);
+    assert.match(started.stdout, /3\/3 servers connected/);
+    const after = await cluster.list();
+    assert.notEqual(after[0]?.pid, oldMaster);
+    for (const row of before) {
+      const now = after.find((r) => r.id === row.id);
+      assert.equal(now?.state, 'connected');
+      assert.equal(now?.pid, row.pid, `${row.id} was adopted, not restarted`);
+    }
+    assert.deepEqual(await probe('add', ['u1', 20, 22]), { ok: true, result: { ok: true, result: 42 } });
   });
 
   test('kill ends every server process and the master at once', async () => {

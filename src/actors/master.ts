@@ -11,6 +11,7 @@ import { decode, encode } from '../transport/codec.ts';
 import { startEmbeddedNats, type EmbeddedNats } from '../transport/embedded-nats.ts';
 import { connectNats } from '../transport/nats.ts';
 import { subjects as buildSubjects, type Subjects } from '../transport/subjects.ts';
+import type { ServerInfo } from '../types.ts';
 import type { AdminCommand, AdminReply, AdminRequest, ServerRow } from './admin.ts';
 import type { Application } from './application.ts';
 import { ServerDirectory } from './directory.ts';
@@ -126,7 +127,15 @@ export class Master {
     if (master.nats) {
       this.nats = master.nats;
     } else {
-      this.embedded = await startEmbeddedNats();
+      const embedded = (this.embedded = await startEmbeddedNats({ ownProcessGroup: true }));
+      // In its own process group it survives a Ctrl-C; it must not survive a master that dies.
+      process.once('exit', () => {
+        try {
+          process.kill(embedded.pid, 'SIGKILL');
+        } catch {
+          // Already stopped.
+        }
+      });
       this.nats = { servers: [this.embedded.url] };
       this.app.logger.info({ url: this.embedded.url, natsPid: this.embedded.pid }, 'started embedded nats-server');
     }
@@ -165,14 +174,34 @@ export class Master {
     });
   }
 
-  private startServers(): void {
+  /**
+   * Starts every configured server, except those already running (left by a master that died):
+   * those are adopted from their heartbeats, not started twice.
+   */
+  private async startServers(): Promise<void> {
+    await this.discoverRunning();
     // Idempotent: a master that leads again keeps the servers it already knows.
-    for (const entry of this.config.servers) if (!this.servers.has(entry.id)) this.addServer(entry);
+    for (const entry of this.config.servers) {
+      if (this.servers.has(entry.id)) continue;
+      const running = this.directory?.get(entry.id);
+      this.addServer(entry, running?.state === 'running' ? running : undefined);
+    }
+    // Only now is "all servers" the whole list: an adopted server is connected at once.
+    this.allAdded = true;
     this.checkSettled();
   }
 
-  /** Creates the server machine of one server and starts its process. */
-  private addServer(entry: ServerEntry): void {
+  /**
+   * Asks running servers to announce themselves (the directory published `discover` when it
+   * started) and gives them a moment to answer: a round trip on the same NATS, well under 200 ms.
+   */
+  private discoverRunning(): Promise<void> {
+    const wait = Math.min(200, this.config.master.heartbeatInterval);
+    return new Promise((resolve) => setTimeout(resolve, wait));
+  }
+
+  /** Creates the server machine of one server and starts its process, or adopts the one already running. */
+  private addServer(entry: ServerEntry, running?: ServerInfo): void {
     const { master } = this.config;
     const machine = serverMachine.provide({
       actions: {
@@ -197,7 +226,12 @@ export class Master {
     });
     this.servers.set(entry.id, record);
     actor.start();
-    actor.send({ type: 'START', at: Date.now() });
+    if (running) {
+      this.app.logger.info({ server: entry.id, serverPid: running.pid }, `adopting running server ${entry.id}`);
+      actor.send({ type: 'HEARTBEAT', pid: running.pid, at: Date.now() });
+    } else {
+      actor.send({ type: 'START', at: Date.now() });
+    }
   }
 
   private spawn(record: ServerRecord): void {
@@ -236,12 +270,14 @@ export class Master {
     }
   }
 
+  private allAdded = false;
   private allStartedSent = false;
   private settledSent = false;
 
   private checkSettled(): void {
+    if (!this.allAdded) return;
     const snapshots = [...this.servers.values()].map((record) => ({ id: record.entry.id, state: stateName(record.actor.getSnapshot().value) }));
-    if (!this.allStartedSent && snapshots.length === this.servers.size && snapshots.every((s) => s.state === 'connected')) {
+    if (!this.allStartedSent && snapshots.every((s) => s.state === 'connected')) {
       this.allStartedSent = true;
       this.actor.send({ type: 'ALL_STARTED' });
     }
@@ -273,14 +309,18 @@ export class Master {
   /** The master's own stop: servers first, then its connections, the embedded broker and the run file. */
   private shutdown(): Promise<void> {
     this.stopping ??= (async () => {
-      await this.connecting?.catch(() => undefined);
-      await this.stopServers();
-      this.adminSubscription?.unsubscribe();
-      this.directory?.stop();
-      this.app.attach(undefined);
-      if (this.nc && !this.nc.isClosed()) await this.nc.drain();
-      await this.embedded?.stop();
-      removeRunFile(this.config.dir, this.config.env, process.pid);
+      try {
+        await this.connecting?.catch(() => undefined);
+        await this.stopServers();
+        this.adminSubscription?.unsubscribe();
+        this.directory?.stop();
+        this.app.attach(undefined);
+        // Each step runs even if one before it failed (NATS may be gone already).
+        if (this.nc && !this.nc.isClosed()) await this.nc.drain().catch((error: unknown) => this.app.logger.warn({ err: error }, 'closing NATS failed'));
+        await this.embedded?.stop();
+      } finally {
+        removeRunFile(this.config.dir, this.config.env, process.pid);
+      }
     })();
     return this.stopping;
   }

@@ -38,8 +38,12 @@ export function serverCommand(server: ServerEntry, options: SpawnServerOptions):
   };
 }
 
-/** Spawns one server process sharing the master's stdout and stderr (one log stream for the cluster). */
+/**
+ * Spawns one server process sharing the master's stdout and stderr (one log stream for the
+ * cluster). Each server gets a process group of its own: a Ctrl-C reaches only the master, which
+ * then stops the servers in order (frontends first) instead of all of them at once.
+ */
 export function spawnServer(server: ServerEntry, options: SpawnServerOptions): ChildProcess {
   const { command, args, env } = serverCommand(server, options);
-  return spawn(command, args, { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  return spawn(command, args, { env, stdio: ['ignore', 'inherit', 'inherit'], detached: true });
 }

@@ -15,6 +15,11 @@ export interface EmbeddedNatsOptions {
   port?: number;
   /** Extra nats-server arguments (e.g. `['-js', '-sd', dir]`). */
   args?: string[];
+  /**
+   * Run in a process group of its own, so a Ctrl-C meant for the owner does not reach the broker:
+   * the owner stops it last, after everything that still needs NATS to stop cleanly.
+   */
+  ownProcessGroup?: boolean;
   /** Binary to run (default `nats-server` from PATH). */
   binary?: string;
   /** ms to wait for "Server is ready" (default 15000). */
@@ -83,7 +88,7 @@ function launch(port: number, options: EmbeddedNatsOptions): Promise<EmbeddedNat
   const binary = options.binary ?? 'nats-server';
   const args = ['-a', '127.0.0.1', '-p', String(port), ...(options.args ?? [])];
   const readyTimeout = options.readyTimeout ?? 15000;
-  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: options.ownProcessGroup ?? false });
   options.onSpawn?.(child);
   return new Promise((resolve, reject) => {
     let output = '';
