@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, loadConfig, parseServerEntry, type ClusterConfig, type ServerEntry } from '../src/config/index.ts';
+import { CONFIG_DEFAULTS, ConfigError, loadConfig, parseServerEntry, type ClusterConfig, type ServerEntry } from '../src/config/index.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
@@ -119,6 +119,8 @@ describe('a valid chatofpomelo configuration', () => {
       startTimeout: 30000,
       stopTimeout: 10000,
       rpcTimeout: 10000,
+      stopHookTimeout: 10000,
+      restart: { initialDelay: 100, factor: 2, maxDelay: 15000, resetAfter: 30000, maxRestarts: 5, period: 60000 },
     });
 
     const connector = (n: number): ServerEntry => ({
@@ -253,10 +255,36 @@ describe('a valid chatofpomelo configuration', () => {
       startTimeout: 5000,
       stopTimeout: 2000,
       rpcTimeout: 1500,
+      stopHookTimeout: 10000,
+      restart: { initialDelay: 100, factor: 2, maxDelay: 15000, resetAfter: 30000, maxRestarts: 5, period: 60000 },
       adminToken: 'file-token',
       nats: { servers: ['nats://a:4222', 'nats://b:4222', 'nats://c:4222'], user: 'u', pass: 'p', name: 'chat' },
     });
     assert.deepEqual(servers, [], 'a type with no entries contributes no servers');
+  });
+
+  test('master.json: restart policy and stop-hook timeout override the defaults field by field', async () => {
+    const dir = makeApp(
+      { development: { id: 'm', stopHookTimeout: 2500, restart: { initialDelay: 20, factor: 1.5, maxRestarts: 3 } } },
+      chat(),
+    );
+    const { master } = await loadConfig({ dir, ...NO_ENV });
+    assert.equal(master.stopHookTimeout, 2500);
+    assert.deepEqual(master.restart, { initialDelay: 20, factor: 1.5, maxDelay: 15000, resetAfter: 30000, maxRestarts: 3, period: 60000 });
+
+    const full = { initialDelay: 10, factor: 1, maxDelay: 10, resetAfter: 500, maxRestarts: 1, period: 1000 };
+    const all = await loadConfig({ dir: makeApp({ development: { id: 'm', restart: full } }, chat()), ...NO_ENV });
+    assert.deepEqual(all.master.restart, full);
+  });
+
+  test('the default restart policy is not shared between loads', async () => {
+    const dir = makeApp(MASTER, chat());
+    const first = await loadConfig({ dir, ...NO_ENV });
+    first.master.restart.maxRestarts = 99;
+    const second = await loadConfig({ dir, ...NO_ENV });
+    assert.equal(second.master.restart.maxRestarts, 5);
+    assert.equal(CONFIG_DEFAULTS.restart.maxRestarts, 5);
+    assert.equal(CONFIG_DEFAULTS.stopHookTimeout, 10000);
   });
 });
 
@@ -537,6 +565,40 @@ describe('master.json errors', () => {
           'config/master.json [development] server "m": field "heartbeatTimeout": must be greater than heartbeatInterval (2000 ms), got 2000',
       },
     );
+  });
+
+  test('restart fields are validated one by one and named restart.<field>', async () => {
+    const cases: Array<[unknown, string, string]> = [
+      [{ maxDelay: 0 }, 'restart.maxDelay', 'expected a positive integer number of milliseconds, got 0'],
+      [{ initialDelay: 12.5 }, 'restart.initialDelay', 'expected a positive integer number of milliseconds, got 12.5'],
+      [{ resetAfter: '30s' }, 'restart.resetAfter', 'expected a positive integer number of milliseconds, got "30s"'],
+      [{ period: -1 }, 'restart.period', 'expected a positive integer number of milliseconds, got -1'],
+      [{ factor: 0.5 }, 'restart.factor', 'expected a number of at least 1, got 0.5'],
+      [{ factor: '2' }, 'restart.factor', 'expected a number of at least 1, got "2"'],
+      [{ maxRestarts: 0 }, 'restart.maxRestarts', 'expected a positive integer, got 0'],
+      [{ maxRestart: 3 }, 'restart.maxRestart', 'unknown field (known: initialDelay, factor, maxDelay, resetAfter, maxRestarts, period)'],
+      [{ initialDelay: 500, maxDelay: 200 }, 'restart.maxDelay', 'must be at least initialDelay (500 ms), got 200'],
+      [{ initialDelay: 20000 }, 'restart.maxDelay', 'must be at least initialDelay (20000 ms), got 15000 (the default)'],
+      [
+        5,
+        'restart',
+        'expected an object { initialDelay?, factor?, maxDelay?, resetAfter?, maxRestarts?, period? }, got 5',
+      ],
+    ];
+    for (const [restart, field, problem] of cases) {
+      await assertConfigError(loadConfig({ dir: makeApp({ development: { id: 'm', restart } }, CHAT_SERVERS), ...NO_ENV }), {
+        file: 'config/master.json',
+        serverId: 'm',
+        field,
+        message: `config/master.json [development] server "m": field ${JSON.stringify(field)}: ${problem}`,
+      });
+    }
+    await assertConfigError(loadConfig({ dir: makeApp({ development: { id: 'm', stopHookTimeout: 0 } }, CHAT_SERVERS), ...NO_ENV }), {
+      file: 'config/master.json',
+      serverId: 'm',
+      field: 'stopHookTimeout',
+      message: 'config/master.json [development] server "m": field "stopHookTimeout": expected a positive integer number of milliseconds, got 0',
+    });
   });
 
   test('a malformed nats setting names the nested field', async () => {

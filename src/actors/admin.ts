@@ -8,6 +8,7 @@ export type AdminCommand =
   | { command: 'list' }
   | { command: 'stop'; ids?: string[] }
   | { command: 'kill' }
+  | { command: 'restart'; ids: string[] }
   | { command: 'add'; server: Record<string, unknown> };
 
 export type AdminRequest = AdminCommand & { token: string };
@@ -19,7 +20,7 @@ export interface ServerRow {
   id: string;
   serverType: string;
   pid: number | null;
-  /** The server machine's state (`connected`, `crashed`, ...), or the master's. */
+  /** The server's state (`connected`, `restarting`, `failed`, `crashed`, ...), or the master's. */
   state: string;
   host: string;
   clientPort: number | null;
@@ -30,4 +31,9 @@ export interface ServerRow {
   /** Resident set size in bytes at the last heartbeat. */
   rss: number | null;
   lastExit: ExitInfo | null;
+  /** CPUs the process is bound to (`0-1`), or null when unbound. */
+  cpu: string | null;
+  autoRestart: boolean;
+  /** Why the server is `failed` or left down, when it is. */
+  reason: string | null;
 }

@@ -1,11 +1,9 @@
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { createActor, fromPromise, type ActorRefFrom } from 'xstate';
+import { createActor, fromPromise } from 'xstate';
 import { parseServerEntry } from '../config/index.ts';
 import type { ClusterConfig, NatsSettings, ServerEntry } from '../config/types.ts';
 import { masterMachine, type MasterContext } from '../machines/master.ts';
-import { serverMachine } from '../machines/server.ts';
 import { stateName } from '../machines/state-name.ts';
 import { decode, encode } from '../transport/codec.ts';
 import { startEmbeddedNats, type EmbeddedNats } from '../transport/embedded-nats.ts';
@@ -15,7 +13,8 @@ import type { ServerInfo } from '../types.ts';
 import type { AdminCommand, AdminReply, AdminRequest, ServerRow } from './admin.ts';
 import type { Application } from './application.ts';
 import { ServerDirectory } from './directory.ts';
-import { isAlive, stopOnSignals, watchState, whenDone } from './watch.ts';
+import { SupervisedServer } from './supervised-server.ts';
+import { stopOnSignals, watchState, whenDone } from './watch.ts';
 import { removeRunFile, writeRunFile } from './run-file.ts';
 import { spawnServer } from './spawn.ts';
 
@@ -28,22 +27,6 @@ export interface MasterOptions {
 export type MasterNotice =
   | { type: 'shaddock:settled'; servers: { id: string; state: string }[] }
   | { type: 'shaddock:failed'; error: string };
-
-type ServerActor = ActorRefFrom<typeof serverMachine>;
-
-/** What the master holds for one server: its machine, and its process when the master spawned it. */
-interface ServerRecord {
-  entry: ServerEntry;
-  actor: ServerActor;
-  /** The process, when this master spawned it. */
-  child?: ChildProcess;
-  /** Exit watch of an adopted process, which is not our child and so sends no 'exit' event. */
-  watch?: NodeJS.Timeout;
-}
-
-/** States in which a server has settled after a start: up, or down for good until someone acts. */
-const settledStates = new Set(['connected', 'exited', 'crashed', 'stopped']);
-const downStates = new Set(['pending', 'stopped', 'exited', 'crashed']);
 
 /**
  * Runs the master: resolves once it leads and has spawned every server. The process exits when
@@ -63,7 +46,7 @@ export class Master {
   private adminSubscription: Subscription | undefined;
   private readonly subjects: Subjects;
   private readonly adminToken: string;
-  private readonly servers = new Map<string, ServerRecord>();
+  private readonly servers = new Map<string, SupervisedServer>();
   private readonly actor;
   private stopping: Promise<void> | undefined;
   /** A stop may come while connecting; it must wait, or an embedded broker started late is orphaned. */
@@ -144,7 +127,7 @@ export class Master {
     this.directory.on('heartbeat', (info) => {
       // Only a server that is serving counts as connected; `starting` is still on its way.
       if (info.state !== 'running') return;
-      this.servers.get(info.id)?.actor.send({ type: 'HEARTBEAT', pid: info.pid, at: Date.now() });
+      this.servers.get(info.id)?.heartbeat(info.pid);
     });
     this.directory.start();
     this.app.attach({ nc, subjects: this.subjects, directory: this.directory });
@@ -200,65 +183,45 @@ export class Master {
     return new Promise((resolve) => setTimeout(resolve, wait));
   }
 
-  /** Creates the server machine of one server and starts its process, or adopts the one already running. */
+  /** Creates the machines of one server and starts its process, or adopts the one already running. */
   private addServer(entry: ServerEntry, running?: ServerInfo): void {
     const { master } = this.config;
-    const machine = serverMachine.provide({
-      actions: {
-        spawn: () => this.spawn(record),
-        requestStop: () => this.requestStop(record),
-        kill: () => killServer(record),
+    const server = new SupervisedServer(
+      entry,
+      { startTimeout: master.startTimeout, heartbeatTimeout: master.heartbeatTimeout, stopTimeout: master.stopTimeout },
+      master.restart,
+      {
+        spawn: (server) =>
+          spawnServer(server.entry, {
+            entry: this.options.entry,
+            dir: this.config.dir,
+            env: this.config.env,
+            ...(this.embedded ? { embeddedNats: [this.embedded.url] } : {}),
+            warn: (message) => this.app.logger.warn(message),
+          }),
+        requestStop: (server) => this.requestStop(server),
+        logger: this.app.logger,
+        changed: () => this.checkSettled(),
       },
-    });
-    const actor = createActor(machine, {
-      input: {
-        id: entry.id,
-        serverType: entry.serverType,
-        timing: { startTimeout: master.startTimeout, heartbeatTimeout: master.heartbeatTimeout, stopTimeout: master.stopTimeout },
-      },
-    });
-    const record: ServerRecord = { entry, actor };
-    watchState(actor, (state, snapshot) => {
-      const { pid, lastExit } = snapshot.context;
-      if (pid !== undefined && record.child?.pid !== pid) watchAdopted(record, pid);
-      this.app.logger.info({ server: entry.id, state, serverPid: pid, ...(state === 'crashed' || state === 'exited' ? { lastExit } : {}) }, `server ${entry.id} ${state}`);
-      this.checkSettled();
-    });
-    this.servers.set(entry.id, record);
-    actor.start();
-    if (running) {
-      this.app.logger.info({ server: entry.id, serverPid: running.pid }, `adopting running server ${entry.id}`);
-      actor.send({ type: 'HEARTBEAT', pid: running.pid, at: Date.now() });
-    } else {
-      actor.send({ type: 'START', at: Date.now() });
-    }
+    );
+    this.servers.set(entry.id, server);
+    server.start(running);
   }
 
-  private spawn(record: ServerRecord): void {
-    const child = spawnServer(record.entry, {
-      entry: this.options.entry,
-      dir: this.config.dir,
-      env: this.config.env,
-      ...(this.embedded ? { embeddedNats: [this.embedded.url] } : {}),
-    });
-    record.child = child;
-    child.once('spawn', () => record.actor.send({ type: 'SPAWNED', pid: child.pid ?? -1 }));
-    child.once('error', (error) => {
-      if (child.pid === undefined) record.actor.send({ type: 'SPAWN_FAILED', error: error.message });
-    });
-    child.once('exit', (code, signal) => {
-      if (record.child === child) record.child = undefined;
-      record.actor.send({ type: 'EXITED', code, signal, at: Date.now() });
-    });
-  }
-
-  private requestStop(record: ServerRecord): void {
+  private requestStop(server: SupervisedServer): void {
     const nc = this.nc;
     const ask = nc && !nc.isClosed()
-      ? nc.request(this.subjects.sys(record.entry.id), encode({ command: 'stop' }), { timeout: 1000 })
+      ? nc.request(this.subjects.sys(server.id), encode({ command: 'stop' }), { timeout: 1000 })
       : Promise.reject(new Error('no NATS'));
     // A server that does not answer on NATS still gets a graceful stop through its signal handler.
-    ask.catch(() => signalServer(record, 'SIGTERM'));
+    ask.catch(() => {
+      const pid = server.pid;
+      try {
+        if (pid !== undefined) process.kill(pid, 'SIGTERM');
+      } catch {
+        // Already gone.
+      }
+    });
   }
 
   private announceAllStarted(): void {
@@ -276,34 +239,24 @@ export class Master {
 
   private checkSettled(): void {
     if (!this.allAdded) return;
-    const snapshots = [...this.servers.values()].map((record) => ({ id: record.entry.id, state: stateName(record.actor.getSnapshot().value) }));
-    if (!this.allStartedSent && snapshots.every((s) => s.state === 'connected')) {
+    const servers = [...this.servers.values()];
+    if (!this.allStartedSent && servers.every((server) => server.state === 'connected')) {
       this.allStartedSent = true;
       this.actor.send({ type: 'ALL_STARTED' });
     }
-    if (!this.settledSent && this.actor.getSnapshot().matches('leading') && snapshots.every((s) => settledStates.has(s.state))) {
+    if (!this.settledSent && this.actor.getSnapshot().matches('leading') && servers.every((server) => server.settled)) {
       this.settledSent = true;
-      notify({ type: 'shaddock:settled', servers: snapshots });
+      notify({ type: 'shaddock:settled', servers: servers.map((server) => ({ id: server.id, state: server.state })) });
     }
   }
 
-  /** Stops every server, frontends first, and waits until each process has exited. */
+  /** Stops servers on purpose (never restarted), frontends first, and waits until each process has exited. */
   stopServers(ids?: readonly string[]): Promise<void> {
-    const chosen = [...this.servers.values()].filter((record) => !ids || ids.includes(record.entry.id));
-    const stopAll = async (records: typeof chosen): Promise<void> => {
-      await Promise.all(records.map((record) => this.stopOne(record.actor)));
+    const chosen = [...this.servers.values()].filter((server) => !ids || ids.includes(server.id));
+    const stopAll = async (servers: SupervisedServer[]): Promise<void> => {
+      await Promise.all(servers.map((server) => server.stop()));
     };
-    return stopAll(chosen.filter((record) => record.entry.frontend)).then(() => stopAll(chosen.filter((record) => !record.entry.frontend)));
-  }
-
-  private stopOne(actor: ServerActor): Promise<void> {
-    return new Promise((resolve) => {
-      watchState(actor, (state) => {
-        if (downStates.has(state)) resolve();
-      });
-      actor.send({ type: 'STOP' });
-      if (downStates.has(stateName(actor.getSnapshot().value))) resolve();
-    });
+    return stopAll(chosen.filter((server) => server.entry.frontend)).then(() => stopAll(chosen.filter((server) => !server.entry.frontend)));
   }
 
   /** The master's own stop: servers first, then its connections, the embedded broker and the run file. */
@@ -339,24 +292,11 @@ export class Master {
       uptime: now - this.startedAt,
       rss: process.memoryUsage.rss(),
       lastExit: null,
+      cpu: null,
+      autoRestart: false,
+      reason: null,
     };
-    const servers = [...this.servers.values()].map(({ entry, actor }): ServerRow => {
-      const { context, value } = actor.getSnapshot();
-      const info = this.directory?.get(entry.id);
-      return {
-        id: entry.id,
-        serverType: entry.serverType,
-        pid: context.pid ?? null,
-        state: stateName(value),
-        host: entry.host,
-        clientPort: entry.clientPort ?? null,
-        frontend: entry.frontend,
-        restarts: context.restarts,
-        uptime: context.connectedAt !== undefined ? now - context.connectedAt : null,
-        rss: info && info.pid === context.pid ? info.rss : null,
-        lastExit: context.lastExit ?? null,
-      };
-    });
+    const servers = [...this.servers.values()].map((server) => server.row(now, this.directory?.get(server.id)));
     return [master, ...servers];
   }
 
@@ -396,13 +336,18 @@ export class Master {
         return { stopped: [...this.servers.keys()], masterPid: process.pid };
       }
       case 'kill': {
-        const killed = [...this.servers.values()].flatMap((record) => {
-          const pid = record.actor.getSnapshot().context.pid;
-          killServer(record);
-          return pid === undefined ? [] : [pid];
-        });
+        const servers = [...this.servers.values()];
+        const killed = servers.flatMap((server) => (server.pid === undefined ? [] : [server.pid]));
+        await Promise.all(servers.map((server) => server.kill()));
         setImmediate(() => this.actor.send({ type: 'STOP' }));
         return { killed, masterPid: process.pid };
+      }
+      case 'restart': {
+        const unknown = command.ids.filter((id) => !this.servers.has(id));
+        if (unknown.length) throw new Error(`no such server: ${unknown.join(', ')}`);
+        if (command.ids.length === 0) throw new Error('restart needs at least one server id');
+        await Promise.all(command.ids.map((id) => this.servers.get(id)!.restart()));
+        return { restarted: command.ids };
       }
       case 'add': {
         const entry = parseServerEntry(command.server, this.config);
@@ -415,36 +360,6 @@ export class Master {
         throw new Error(`unknown admin command "${(command as { command: string }).command}"`);
     }
   }
-}
-
-/** Signals a server's process: through its handle when we spawned it, by pid when we adopted it. */
-function signalServer(record: ServerRecord, signal: NodeJS.Signals): void {
-  const pid = record.actor.getSnapshot().context.pid;
-  try {
-    if (record.child && record.child.pid === pid) record.child.kill(signal);
-    else if (pid !== undefined) process.kill(pid, signal);
-  } catch {
-    // Already gone: its exit is (or will be) reported by the exit event or the watch.
-  }
-}
-
-function killServer(record: ServerRecord): void {
-  signalServer(record, 'SIGKILL');
-}
-
-/**
- * An adopted process is not our child, so no 'exit' event will come: poll for its pid instead,
- * and report it as exited with unknown code and signal.
- */
-function watchAdopted(record: ServerRecord, pid: number): void {
-  if (record.watch) clearInterval(record.watch);
-  record.watch = setInterval(() => {
-    if (isAlive(pid)) return;
-    clearInterval(record.watch);
-    record.watch = undefined;
-    if (record.actor.getSnapshot().context.pid === pid) record.actor.send({ type: 'EXITED', code: null, signal: null, at: Date.now() });
-  }, 250);
-  record.watch.unref();
 }
 
 function notify(notice: MasterNotice): void {

@@ -16,9 +16,6 @@ import { instantiate, loadDefinitions, RemoteTable } from './remotes.ts';
 /** Control requests a server process answers on its `sys` subject. */
 export type SysCommand = { command: 'stop' } | { command: 'ping' };
 
-/** Default time one before-stop hook may take. */
-const stopHookTimeout = 10_000;
-
 /**
  * Runs one server process: its `lifecycle` machine with real effects (NATS, remotes, heartbeats).
  * Resolves once the server is `running`; the process exits when the lifecycle ends
@@ -176,7 +173,7 @@ export class ServerProcess {
   private async runStopHooks(): Promise<void> {
     for (const [index, hook] of this.app.beforeStopHooks.entries()) {
       try {
-        await withTimeout(callHook(hook, this.app), stopHookTimeout, `beforeStop hook #${index + 1}`);
+        await withTimeout(callHook(hook, this.app), this.config.master.stopHookTimeout, `beforeStop hook #${index + 1}`);
       } catch (error) {
         this.app.logger.error({ err: error }, `beforeStop hook #${index + 1} failed; stopping anyway`);
       }

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
+import path from 'node:path';
 import type { ServerEntry } from '../config/types.ts';
 
 export interface SpawnServerOptions {
@@ -11,20 +13,112 @@ export interface SpawnServerOptions {
    * configured: the server then reads the same config (and environment) as the master.
    */
   embeddedNats?: string[];
+  /**
+   * Where a server with `cpu` that cannot be bound is reported (once per process, whatever the
+   * number of such servers). Default `console.warn`.
+   */
+  warn?: (message: string) => void;
+  /**
+   * The `taskset` executable used to bind servers with `cpu`, or `null` to never bind. Default:
+   * looked up once on `PATH` (and in `/usr/bin`, `/bin`), and only on Linux.
+   */
+  taskset?: string | null;
 }
 
 const typescriptEntry = /\.(ts|mts|cts)$/;
 
 /**
+ * A CPU list as `taskset -c` and `/proc/<pid>/status` write it: consecutive indexes become a
+ * range, e.g. `[0, 1]` → `0-1`, `[0, 2, 3]` → `0,2-3`. Order and duplicates in the input do not
+ * matter.
+ *
+ * @throws {RangeError} for an empty list or an index that is not a non-negative integer.
+ */
+export function formatCpuList(cpus: readonly number[]): string {
+  if (cpus.length === 0) throw new RangeError('empty CPU list');
+  for (const cpu of cpus) {
+    if (!Number.isSafeInteger(cpu) || cpu < 0) throw new RangeError(`not a CPU index: ${cpu}`);
+  }
+  const sorted = [...new Set(cpus)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  let start = sorted[0] as number;
+  let end = start;
+  for (const cpu of sorted.slice(1)) {
+    if (cpu === end + 1) {
+      end = cpu;
+      continue;
+    }
+    parts.push(start === end ? `${start}` : `${start}-${end}`);
+    start = end = cpu;
+  }
+  parts.push(start === end ? `${start}` : `${start}-${end}`);
+  return parts.join(',');
+}
+
+/** `taskset`'s path: `undefined` until looked up, then a path or `null` (not Linux / not found). */
+let foundTaskset: string | null | undefined;
+
+/** Looks `taskset` up once per process (Linux only). */
+function defaultTaskset(): string | null {
+  if (foundTaskset === undefined) foundTaskset = process.platform === 'linux' ? findExecutable('taskset') : null;
+  return foundTaskset;
+}
+
+function findExecutable(name: string): string | null {
+  const dirs = (process.env['PATH'] ?? '').split(path.delimiter).filter((d) => d !== '');
+  for (const dir of [...dirs, '/usr/bin', '/bin']) {
+    const candidate = path.join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
+
+/** Set once the "cannot bind" warning has been given: it is given once per process. */
+let warnedUnbound = false;
+
+/**
  * The command line of one server process: `node [server args] [--import tsx] <entry>`, with its
  * identity in the environment (Pomelo passed `id=... serverType=...` arguments; environment
  * variables keep the entry's own argv untouched).
+ *
+ * A server with `cpu` runs through `taskset -c <list> node ...` on Linux: taskset sets the
+ * affinity and then execs node, so the process is bound from its first instruction and its pid
+ * is node's. Where that is impossible (not Linux, no taskset) a single warning is given for the
+ * whole process and the server runs unbound. Built afresh on every (re)start, so a restarted
+ * server is bound again.
  */
 export function serverCommand(server: ServerEntry, options: SpawnServerOptions): { command: string; args: string[]; env: NodeJS.ProcessEnv } {
   const loader = typescriptEntry.test(options.entry) ? ['--import', import.meta.resolve('tsx')] : [];
+  const nodeArgs = [...server.args, ...loader, options.entry];
+  let command = process.execPath;
+  let args = nodeArgs;
+  if (server.cpu !== undefined && server.cpu.length > 0) {
+    const cpuList = formatCpuList(server.cpu);
+    const taskset = options.taskset === undefined ? defaultTaskset() : options.taskset;
+    if (taskset !== null) {
+      command = taskset;
+      args = ['-c', cpuList, process.execPath, ...nodeArgs];
+    } else if (!warnedUnbound) {
+      warnedUnbound = true;
+      const why =
+        process.platform !== 'linux'
+          ? `CPU binding needs Linux (this is ${process.platform})`
+          : options.taskset === null
+            ? 'CPU binding is turned off'
+            : 'taskset was not found on PATH (it comes with util-linux)';
+      (options.warn ?? console.warn)(
+        `${why}: server ${server.id} runs unbound (cpu ${cpuList}), as will every other server with "cpu"`,
+      );
+    }
+  }
   return {
-    command: process.execPath,
-    args: [...server.args, ...loader, options.entry],
+    command,
+    args,
     env: {
       ...process.env,
       SHADDOCK_SERVER_ID: server.id,
@@ -40,8 +134,9 @@ export function serverCommand(server: ServerEntry, options: SpawnServerOptions):
 
 /**
  * Spawns one server process sharing the master's stdout and stderr (one log stream for the
- * cluster). Each server gets a process group of its own: a Ctrl-C reaches only the master, which
- * then stops the servers in order (frontends first) instead of all of them at once.
+ * cluster), bound to its `cpu` set if it has one (see {@link serverCommand}). Each server gets a
+ * process group of its own: a Ctrl-C reaches only the master, which then stops the servers in
+ * order (frontends first) instead of all of them at once.
  */
 export function spawnServer(server: ServerEntry, options: SpawnServerOptions): ChildProcess {
   const { command, args, env } = serverCommand(server, options);

@@ -2,7 +2,7 @@ import type { AnyActorRef, SnapshotFrom } from 'xstate';
 import { stateName } from '../machines/state-name.ts';
 
 /** Calls `onChange` with the dotted state name (`leading.running`) each time it changes; context-only updates do not. */
-export function watchState<A extends AnyActorRef>(actor: A, onChange: (state: string, snapshot: SnapshotFrom<A>) => void): void {
+export function watchState<A extends AnyActorRef>(actor: A, onChange: (state: string, snapshot: SnapshotFrom<A>) => void): { unsubscribe(): void } {
   let last: string | undefined;
   const check = (snapshot: SnapshotFrom<A>): void => {
     const state = stateName((snapshot as { value: Parameters<typeof stateName>[0] }).value);
@@ -10,7 +10,7 @@ export function watchState<A extends AnyActorRef>(actor: A, onChange: (state: st
     last = state;
     onChange(state, snapshot);
   };
-  actor.subscribe((snapshot: SnapshotFrom<A>) => check(snapshot));
+  return actor.subscribe((snapshot: SnapshotFrom<A>) => check(snapshot));
 }
 
 /** Resolves once the actor has reached a final state. */

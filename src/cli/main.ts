@@ -12,7 +12,7 @@ import { decode, encode } from '../transport/codec.ts';
 import { connectNats } from '../transport/nats.ts';
 import { subjects } from '../transport/subjects.ts';
 import { CliError, resolveTarget, type Target, type TargetOptions } from './target.ts';
-import { formatTable } from './table.ts';
+import { formatList } from './table.ts';
 
 interface CommonOptions {
   dir: string;
@@ -62,12 +62,12 @@ common(program.command('start'))
   });
 
 common(program.command('list'))
-  .description('one row per server: id, type, pid, state, host, clientPort, restarts, uptime, rss')
+  .description('one row per server: id, type, pid, state, host, clientPort, restarts, lastExit, uptime, rss, cpu')
   .option('--json', 'print a JSON array')
   .action(async (options: CommonOptions & { json?: boolean }) => {
     const rows = await admin<ServerRow[]>(options, { command: 'list' });
     if (options.json) console.log(JSON.stringify(rows, null, 2));
-    else console.log(formatTable(rows));
+    else console.log(formatList(rows));
   });
 
 common(program.command('stop'))
@@ -85,6 +85,14 @@ common(program.command('kill'))
     const result = await admin<{ killed: number[]; masterPid: number }>(options, { command: 'kill' });
     await waitForExit(result.masterPid, 30_000);
     console.log(`killed ${result.killed.length} server process(es) and the master`);
+  });
+
+common(program.command('restart'))
+  .description('restart servers by hand: graceful stop, then a fresh start (restart limits reset)')
+  .argument('<ids...>', 'server ids')
+  .action(async (ids: string[], options: CommonOptions) => {
+    const result = await admin<{ restarted: string[] }>(options, { command: 'restart', ids }, 120_000);
+    console.log(`restarted: ${result.restarted.join(', ')}`);
   });
 
 common(program.command('add'))

@@ -8,9 +8,17 @@ const columns: { title: string; value: (row: ServerRow) => string }[] = [
   { title: 'host', value: (row) => row.host },
   { title: 'clientPort', value: (row) => (row.clientPort === null ? '-' : String(row.clientPort)) },
   { title: 'restarts', value: (row) => String(row.restarts) },
+  { title: 'lastExit', value: (row) => (row.lastExit === null ? '-' : row.lastExit.signal ?? (row.lastExit.code === null ? '?' : `code ${row.lastExit.code}`)) },
   { title: 'uptime', value: (row) => (row.uptime === null ? '-' : duration(row.uptime)) },
   { title: 'rss', value: (row) => (row.rss === null ? '-' : `${(row.rss / 1048576).toFixed(1)} MB`) },
+  { title: 'cpu', value: (row) => row.cpu ?? '-' },
 ];
+
+/** `shaddock list` as an aligned text table, then one line per server that is failed or left down, saying why. */
+export function formatList(rows: readonly ServerRow[]): string {
+  const reasons = rows.filter((row) => row.reason).map((row) => `${row.id}: ${row.reason}`);
+  return [formatTable(rows), ...(reasons.length ? ['', ...reasons] : [])].join('\n');
+}
 
 /** `shaddock list` as an aligned text table. */
 export function formatTable(rows: readonly ServerRow[]): string {

@@ -3,6 +3,8 @@
  * means can be read here rather than reconstructed from the loader's code.
  */
 
+import type { RestartPolicy } from './types.ts';
+
 /** Environment key used when none is asked for (Pomelo's default too). */
 export const DEFAULT_ENV = 'development';
 
@@ -33,6 +35,23 @@ export const DEFAULT_STOP_TIMEOUT = 10_000;
 /** Default per-call RPC timeout, in ms. */
 export const DEFAULT_RPC_TIMEOUT = 10_000;
 
+/** How long one before-stop hook may take before it is abandoned (and the stop goes on), in ms. */
+export const DEFAULT_STOP_HOOK_TIMEOUT = 10_000;
+
+/**
+ * Restart policy of `auto-restart` servers: first restart after 100 ms, each consecutive one
+ * twice as late, never more than 15 s; 30 s of stable running resets the backoff; more than 5
+ * restarts within 60 s and the server is `failed`.
+ */
+export const DEFAULT_RESTART_POLICY: Readonly<RestartPolicy> = Object.freeze({
+  initialDelay: 100,
+  factor: 2,
+  maxDelay: 15_000,
+  resetAfter: 30_000,
+  maxRestarts: 5,
+  period: 60_000,
+});
+
 /** The heartbeat timeout used when master.json gives none, for a given interval. */
 export function defaultHeartbeatTimeout(heartbeatInterval: number): number {
   return HEARTBEAT_TIMEOUT_FACTOR * heartbeatInterval;
@@ -49,4 +68,6 @@ export const CONFIG_DEFAULTS = Object.freeze({
   startTimeout: DEFAULT_START_TIMEOUT,
   stopTimeout: DEFAULT_STOP_TIMEOUT,
   rpcTimeout: DEFAULT_RPC_TIMEOUT,
+  stopHookTimeout: DEFAULT_STOP_HOOK_TIMEOUT,
+  restart: DEFAULT_RESTART_POLICY,
 });

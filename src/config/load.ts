@@ -8,13 +8,15 @@ import {
   DEFAULT_HEARTBEAT_INTERVAL,
   DEFAULT_HOST,
   DEFAULT_PREFIX,
+  DEFAULT_RESTART_POLICY,
   DEFAULT_RPC_TIMEOUT,
   DEFAULT_START_TIMEOUT,
+  DEFAULT_STOP_HOOK_TIMEOUT,
   DEFAULT_STOP_TIMEOUT,
   defaultHeartbeatTimeout,
 } from './defaults.ts';
 import { ConfigError, type ConfigErrorLocation } from './errors.ts';
-import type { ClusterConfig, MasterConfig, ServerEntry } from './types.ts';
+import type { ClusterConfig, MasterConfig, RestartPolicy, ServerEntry } from './types.ts';
 
 /** Options of {@link loadConfig}. */
 export interface LoadConfigOptions {
@@ -286,6 +288,57 @@ const natsSchema = z.preprocess(
   ),
 );
 
+const RESTART_FIELDS = ['initialDelay', 'factor', 'maxDelay', 'resetAfter', 'maxRestarts', 'period'] as const;
+
+/**
+ * master.json `restart`: any subset of the policy, the rest from the defaults. Unlike master.json
+ * itself (where Pomelo apps keep their own fields), this object is Shaddock's alone, so an unknown
+ * key is a typo and is reported rather than silently ignored.
+ */
+const restartSchema = (() => {
+  const factorError = expected('a number of at least 1');
+  return z
+    .looseObject(
+      {
+        initialDelay: milliseconds().optional(),
+        factor: z.number(factorError).min(1, factorError).optional(),
+        maxDelay: milliseconds().optional(),
+        resetAfter: milliseconds().optional(),
+        maxRestarts: positiveInt('a positive integer').optional(),
+        period: milliseconds().optional(),
+      },
+      expected(`an object { ${RESTART_FIELDS.map((f) => `${f}?`).join(', ')} }`),
+    )
+    .superRefine((r, ctx) => {
+      const known: readonly string[] = RESTART_FIELDS;
+      for (const key of Object.keys(r)) {
+        if (!known.includes(key)) {
+          ctx.addIssue({ code: 'custom', path: [key], message: `unknown field (known: ${RESTART_FIELDS.join(', ')})` });
+        }
+      }
+      const initialDelay = r.initialDelay ?? DEFAULT_RESTART_POLICY.initialDelay;
+      const maxDelay = r.maxDelay ?? DEFAULT_RESTART_POLICY.maxDelay;
+      // The cap would silently override the first delay; say so instead.
+      if (maxDelay < initialDelay) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['maxDelay'],
+          message: `must be at least initialDelay (${initialDelay} ms), got ${maxDelay}${r.maxDelay === undefined ? ' (the default)' : ''}`,
+        });
+      }
+    })
+    .transform(
+      (r): RestartPolicy => ({
+        initialDelay: r.initialDelay ?? DEFAULT_RESTART_POLICY.initialDelay,
+        factor: r.factor ?? DEFAULT_RESTART_POLICY.factor,
+        maxDelay: r.maxDelay ?? DEFAULT_RESTART_POLICY.maxDelay,
+        resetAfter: r.resetAfter ?? DEFAULT_RESTART_POLICY.resetAfter,
+        maxRestarts: r.maxRestarts ?? DEFAULT_RESTART_POLICY.maxRestarts,
+        period: r.period ?? DEFAULT_RESTART_POLICY.period,
+      }),
+    );
+})();
+
 /** One environment's entry of master.json. Unknown fields are dropped (z.object strips them). */
 const masterSchema = z
   .object(
@@ -302,6 +355,8 @@ const masterSchema = z
       startTimeout: milliseconds().optional(),
       stopTimeout: milliseconds().optional(),
       rpcTimeout: milliseconds().optional(),
+      stopHookTimeout: milliseconds().optional(),
+      restart: restartSchema.optional(),
     },
     expected('an object with at least an "id"'),
   )
@@ -328,6 +383,8 @@ const masterSchema = z
       startTimeout: m.startTimeout ?? DEFAULT_START_TIMEOUT,
       stopTimeout: m.stopTimeout ?? DEFAULT_STOP_TIMEOUT,
       rpcTimeout: m.rpcTimeout ?? DEFAULT_RPC_TIMEOUT,
+      stopHookTimeout: m.stopHookTimeout ?? DEFAULT_STOP_HOOK_TIMEOUT,
+      restart: m.restart ?? { ...DEFAULT_RESTART_POLICY },
     };
     if (m.port !== undefined) master.port = m.port;
     if (m.nats !== undefined) master.nats = m.nats;

@@ -38,6 +38,25 @@ export interface ServerEntry {
   extra: Record<string, unknown>;
 }
 
+/**
+ * How an `auto-restart` server is restarted (master.json `restart`, any subset): exponential
+ * backoff between restarts, and a limit on how many restarts a period may hold.
+ */
+export interface RestartPolicy {
+  /** Delay before the first restart after a stable run, in ms (default 100). */
+  initialDelay: number;
+  /** Each consecutive restart waits this many times longer than the previous one (default 2). */
+  factor: number;
+  /** The backoff never exceeds this, in ms (default 15000). */
+  maxDelay: number;
+  /** Running this long without going down resets the backoff to `initialDelay`, in ms (default 30000). */
+  resetAfter: number;
+  /** At most this many restarts within `period` (default 5); one more and the server is `failed`. */
+  maxRestarts: number;
+  /** The window `maxRestarts` counts over, in ms (default 60000). */
+  period: number;
+}
+
 /** The master's entry of `config/master.json`, with Shaddock's own settings and their defaults applied. */
 export interface MasterConfig {
   id: string;
@@ -64,6 +83,10 @@ export interface MasterConfig {
   stopTimeout: number;
   /** Default per-call RPC timeout, in ms (default 10000). */
   rpcTimeout: number;
+  /** How long one before-stop hook may take before it is abandoned and the stop goes on, in ms (default 10000). */
+  stopHookTimeout: number;
+  /** Restart policy of `auto-restart` servers. */
+  restart: RestartPolicy;
 }
 
 /** Everything one environment of an application needs to start. */

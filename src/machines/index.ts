@@ -6,3 +6,5 @@ export { lifecycleMachine } from './lifecycle.ts';
 export type { LifecycleContext, LifecycleEvent, LifecycleInput } from './lifecycle.ts';
 export { stateName } from './state-name.ts';
 export { toMermaid } from './mermaid.ts';
+export { backoffDelay, supervisorMachine } from './supervisor.ts';
+export type { SupervisorContext, SupervisorEvent, SupervisorInput, SupervisorPolicy } from './supervisor.ts';

@@ -1,0 +1,240 @@
+import type { ChildProcess } from 'node:child_process';
+import { createActor } from 'xstate';
+import type { ServerEntry } from '../config/types.ts';
+import { serverMachine, type ExitInfo, type ServerTiming } from '../machines/server.ts';
+import { stateName } from '../machines/state-name.ts';
+import { supervisorMachine, type SupervisorPolicy } from '../machines/supervisor.ts';
+import type { Logger } from '../logger.ts';
+import type { ServerInfo } from '../types.ts';
+import type { ServerRow } from './admin.ts';
+import { formatCpuList } from './spawn.ts';
+import { isAlive, watchState } from './watch.ts';
+
+/** What a supervised server needs from the master: its effects on the outside world. */
+export interface ServerEffects {
+  /** Starts the server's process; the caller reports its pid and exit through `spawned`/`exited`. */
+  spawn(server: SupervisedServer): ChildProcess;
+  /** Asks the process to stop gracefully (over NATS, falling back to SIGTERM). */
+  requestStop(server: SupervisedServer): void;
+  logger: Logger;
+  /** Called on every state change of either machine (the master re-checks "all started"). */
+  changed(): void;
+}
+
+/** ms between SIGTERM and SIGKILL when a server is killed. */
+const killGrace = 500;
+
+/** Server states in which the process is down and stays down until someone acts. */
+const restingStates = new Set(['pending', 'stopped', 'exited', 'crashed']);
+
+/**
+ * One configured server under the master: its `server` machine (is the process up, connected,
+ * heartbeating?) and its `supervisor` machine (should it be restarted, when, or given up?),
+ * wired to each other and to the process. The master holds one per server.
+ */
+export class SupervisedServer {
+  readonly server;
+  readonly supervisor;
+  private child: ChildProcess | undefined;
+  /** Exit watch of an adopted process, which is not our child and so sends no 'exit' event. */
+  private watch: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly entry: ServerEntry,
+    timing: ServerTiming,
+    policy: Omit<SupervisorPolicy, 'autoRestart'>,
+    private readonly effects: ServerEffects,
+  ) {
+    this.server = createActor(
+      serverMachine.provide({
+        actions: {
+          spawn: () => this.spawn(),
+          requestStop: () => effects.requestStop(this),
+          kill: () => this.signal('SIGTERM', killGrace),
+        },
+      }),
+      { input: { id: entry.id, serverType: entry.serverType, timing } },
+    );
+    this.supervisor = createActor(
+      supervisorMachine.provide({
+        actions: {
+          restart: () => this.server.send({ type: 'START', at: Date.now() }),
+          kill: () => this.server.send({ type: 'KILL' }),
+        },
+      }),
+      { input: { serverId: entry.id, policy: { ...policy, autoRestart: entry.autoRestart } } },
+    );
+    watchState(this.server, (state, snapshot) => {
+      const { pid, lastExit } = snapshot.context;
+      if (pid !== undefined && this.child?.pid !== pid) this.watchAdopted(pid);
+      effects.logger.info({ server: entry.id, state, serverPid: pid, ...(lastExit && restingStates.has(state) ? { lastExit } : {}) }, `server ${entry.id} ${state}`);
+      this.report(state, lastExit);
+      effects.changed();
+    });
+    watchState(this.supervisor, (state, snapshot) => {
+      const { delay, attempt, reason } = snapshot.context;
+      if (state === 'backingOff') effects.logger.warn({ server: entry.id, delay, attempt }, `server ${entry.id} restarting in ${delay} ms (restart #${snapshot.context.restarts})`);
+      if (state === 'failed') effects.logger.error({ server: entry.id, reason }, `server ${entry.id} failed: ${reason}`);
+      if (state === 'left') effects.logger.warn({ server: entry.id, reason }, `server ${entry.id} is down: ${reason}`);
+      effects.changed();
+    });
+  }
+
+  get id(): string {
+    return this.entry.id;
+  }
+
+  get pid(): number | undefined {
+    return this.server.getSnapshot().context.pid;
+  }
+
+  /** The state an operator sees: the supervisor's when it has the last word, else the server's. */
+  get state(): string {
+    const supervisor = stateName(this.supervisor.getSnapshot().value);
+    if (supervisor === 'backingOff') return 'restarting';
+    if (supervisor === 'failed') return 'failed';
+    return stateName(this.server.getSnapshot().value);
+  }
+
+  /** Up, or down for good until someone acts: what "the cluster has started" waits for. */
+  get settled(): boolean {
+    const state = this.state;
+    if (state === 'connected' || state === 'failed' || state === 'stopped') return true;
+    return restingStates.has(state) && stateName(this.supervisor.getSnapshot().value) === 'left';
+  }
+
+  /** Starts supervising: spawns the process, or adopts one that is already running. */
+  start(running?: ServerInfo): void {
+    this.server.start();
+    this.supervisor.start();
+    if (running) {
+      this.effects.logger.info({ server: this.id, serverPid: running.pid }, `adopting running server ${this.id}`);
+      this.server.send({ type: 'HEARTBEAT', pid: running.pid, at: Date.now() });
+    } else {
+      this.server.send({ type: 'START', at: Date.now() });
+    }
+  }
+
+  heartbeat(pid: number): void {
+    this.server.send({ type: 'HEARTBEAT', pid, at: Date.now() });
+  }
+
+  /** Stops it on purpose (never restarted); resolves once its process is down. */
+  stop(): Promise<void> {
+    this.supervisor.send({ type: 'STOP' });
+    return this.untilDown(() => this.server.send({ type: 'STOP' }));
+  }
+
+  /** Kills it on purpose: SIGTERM, SIGKILL after a short grace; resolves once it is down. */
+  kill(): Promise<void> {
+    this.supervisor.send({ type: 'STOP' });
+    return this.untilDown(() => this.server.send({ type: 'KILL' }));
+  }
+
+  /** A restart by hand: graceful stop, then a fresh start, with the restart limits reset. */
+  async restart(): Promise<void> {
+    await this.stop();
+    this.supervisor.send({ type: 'START' });
+    this.server.send({ type: 'START', at: Date.now() });
+  }
+
+  row(now: number, info: ServerInfo | undefined): ServerRow {
+    const { context } = this.server.getSnapshot();
+    const supervisor = this.supervisor.getSnapshot().context;
+    return {
+      id: this.id,
+      serverType: this.entry.serverType,
+      pid: context.pid ?? null,
+      state: this.state,
+      host: this.entry.host,
+      clientPort: this.entry.clientPort ?? null,
+      frontend: this.entry.frontend,
+      restarts: supervisor.restarts,
+      uptime: context.connectedAt !== undefined ? now - context.connectedAt : null,
+      rss: info && info.pid === context.pid ? info.rss : null,
+      lastExit: context.lastExit ?? null,
+      cpu: this.entry.cpu ? formatCpuList(this.entry.cpu) : null,
+      autoRestart: this.entry.autoRestart,
+      reason: supervisor.reason ?? null,
+    };
+  }
+
+  /** Tells the supervisor what happened to the process. */
+  private report(state: string, lastExit: ExitInfo | undefined): void {
+    const at = Date.now();
+    if (state === 'connected') this.supervisor.send({ type: 'UP', at });
+    else if (state === 'unreachable') this.supervisor.send({ type: 'UNREACHABLE', at });
+    else if (state === 'exited' || state === 'crashed') this.supervisor.send({ type: 'DOWN', at, why: describeExit(lastExit) });
+    else if (state === 'stopped' && stateName(this.supervisor.getSnapshot().value) === 'killingHung') {
+      this.supervisor.send({ type: 'DOWN', at, why: 'killed after it stopped heartbeating' });
+    }
+  }
+
+  private spawn(): void {
+    const child = this.effects.spawn(this);
+    this.child = child;
+    child.once('spawn', () => this.server.send({ type: 'SPAWNED', pid: child.pid ?? -1 }));
+    child.once('error', (error) => {
+      if (child.pid === undefined) this.server.send({ type: 'SPAWN_FAILED', error: error.message });
+    });
+    child.once('exit', (code, signal) => {
+      if (this.child === child) this.child = undefined;
+      this.server.send({ type: 'EXITED', code, signal, at: Date.now() });
+    });
+  }
+
+  /** Signals the process: through its handle when we spawned it, by pid when we adopted it. */
+  private signal(signal: NodeJS.Signals, thenKillAfter?: number): void {
+    const pid = this.pid;
+    if (pid === undefined) return;
+    try {
+      if (this.child && this.child.pid === pid) this.child.kill(signal);
+      else process.kill(pid, signal);
+    } catch {
+      return; // Already gone: its exit is (or will be) reported by the exit event or the watch.
+    }
+    if (thenKillAfter !== undefined) {
+      setTimeout(() => {
+        if (this.pid === pid && isAlive(pid)) this.signal('SIGKILL');
+      }, thenKillAfter).unref();
+    }
+  }
+
+  /**
+   * An adopted process is not our child, so no 'exit' event will come: poll for its pid instead,
+   * and report it as exited with unknown code and signal.
+   */
+  private watchAdopted(pid: number): void {
+    if (this.watch) clearInterval(this.watch);
+    this.watch = setInterval(() => {
+      if (isAlive(pid)) return;
+      clearInterval(this.watch);
+      this.watch = undefined;
+      if (this.pid === pid) this.server.send({ type: 'EXITED', code: null, signal: null, at: Date.now() });
+    }, 250);
+    this.watch.unref();
+  }
+
+  private untilDown(act: () => void): Promise<void> {
+    return new Promise((resolve) => {
+      const watching = watchState(this.server, (state) => {
+        if (!restingStates.has(state)) return;
+        watching.unsubscribe();
+        resolve();
+      });
+      act();
+      if (restingStates.has(stateName(this.server.getSnapshot().value))) {
+        watching.unsubscribe();
+        resolve();
+      }
+    });
+  }
+}
+
+/** `exit code 1`, `signal SIGKILL`, or what is known of an adopted process's end. */
+export function describeExit(exit: ExitInfo | undefined): string {
+  if (!exit) return 'unknown';
+  if (exit.signal) return `signal ${exit.signal}`;
+  if (exit.code !== null) return `exit code ${exit.code}`;
+  return 'exited (not a child of this master: code unknown)';
+}
