@@ -115,6 +115,7 @@ describe('supervisor machine (restart policy)', () => {
     actor.send({ type: 'STOP' });
     clock.increment(10_000);
     assert.deepEqual(restarts, []);
+    assert.equal(actor.getSnapshot().context.restarts, 0, 'a cancelled restart does not count');
     assert.equal(state(), 'stopped');
     actor.send({ type: 'DOWN', at: clock.now(), why: 'exit 0' });
     assert.equal(state(), 'stopped', 'an exit after a stop is no crash');

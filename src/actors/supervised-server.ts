@@ -73,7 +73,7 @@ export class SupervisedServer {
     });
     watchState(this.supervisor, (state, snapshot) => {
       const { delay, attempt, reason } = snapshot.context;
-      if (state === 'backingOff') effects.logger.warn({ server: entry.id, delay, attempt }, `server ${entry.id} restarting in ${delay} ms (restart #${snapshot.context.restarts})`);
+      if (state === 'backingOff') effects.logger.warn({ server: entry.id, delay, attempt }, `server ${entry.id} restarting in ${delay} ms (restart #${snapshot.context.restarts + 1})`);
       if (state === 'failed') effects.logger.error({ server: entry.id, reason }, `server ${entry.id} failed: ${reason}`);
       if (state === 'left') effects.logger.warn({ server: entry.id, reason }, `server ${entry.id} is down: ${reason}`);
       effects.changed();

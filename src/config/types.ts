@@ -1,3 +1,5 @@
+import type { SupervisorPolicy } from '../machines/supervisor.ts';
+
 /**
  * The validated shape of a Shaddock application's configuration: what `loadConfig` returns
  * after reading `config/master.json` and `config/servers.json` for one environment.
@@ -40,22 +42,11 @@ export interface ServerEntry {
 
 /**
  * How an `auto-restart` server is restarted (master.json `restart`, any subset): exponential
- * backoff between restarts, and a limit on how many restarts a period may hold.
+ * backoff between restarts, and a limit on how many restarts a period may hold. The fields are
+ * documented where they are interpreted, on the supervisor machine's policy; defaults are in
+ * `defaults.ts`.
  */
-export interface RestartPolicy {
-  /** Delay before the first restart after a stable run, in ms (default 100). */
-  initialDelay: number;
-  /** Each consecutive restart waits this many times longer than the previous one (default 2). */
-  factor: number;
-  /** The backoff never exceeds this, in ms (default 15000). */
-  maxDelay: number;
-  /** Running this long without going down resets the backoff to `initialDelay`, in ms (default 30000). */
-  resetAfter: number;
-  /** At most this many restarts within `period` (default 5); one more and the server is `failed`. */
-  maxRestarts: number;
-  /** The window `maxRestarts` counts over, in ms (default 60000). */
-  period: number;
-}
+export type RestartPolicy = Omit<SupervisorPolicy, 'autoRestart'>;
 
 /** The master's entry of `config/master.json`, with Shaddock's own settings and their defaults applied. */
 export interface MasterConfig {

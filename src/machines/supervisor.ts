@@ -48,7 +48,7 @@ export interface SupervisorContext extends SupervisorInput {
   attempt: number;
   /** Epoch ms (from the actor's clock) of recent restarts, for the intensity limit. */
   recent: number[];
-  /** Restarts since the supervisor was created (shown by `list`). */
+  /** Restarts done since the supervisor was created (shown by `list`); a cancelled one does not count. */
   restarts: number;
   /** Delay of the pending or last restart, ms. */
   delay: number;
@@ -86,8 +86,9 @@ export const supervisorMachine = setup({
     scheduleRestart: assign(({ context, event }) => {
       const at = (event as { at: number }).at;
       const recent = [...context.recent.filter((t) => at - t < context.policy.period), at];
-      return { recent, delay: backoffDelay(context.policy, context.attempt), attempt: context.attempt + 1, restarts: context.restarts + 1 };
+      return { recent, delay: backoffDelay(context.policy, context.attempt), attempt: context.attempt + 1 };
     }),
+    countRestart: assign(({ context }) => ({ restarts: context.restarts + 1 })),
     giveUp: assign(({ context, event }) => ({
       reason: `restarted ${context.policy.maxRestarts} times within ${context.policy.period / 1000} s; last down: ${(event as { why?: string }).why ?? 'unknown'}`,
     })),
@@ -148,7 +149,7 @@ export const supervisorMachine = setup({
       },
     },
     backingOff: {
-      after: { backoff: { target: 'watching', actions: 'restart' } },
+      after: { backoff: { target: 'watching', actions: ['countRestart', 'restart'] } },
     },
     // Up again (started by hand, or adopted): supervise afresh.
     left: { on: { UP: { target: 'watching.up', actions: 'startAfresh' } } },
