@@ -4,7 +4,7 @@
 // protocol in docs/protocol.md, as a client in another language would.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -108,6 +108,33 @@ describe('the example chat cluster through the CLI', () => {
   test('an exception in a remote reaches a raw caller with its message and code', async () => {
     const reply = await rawCall('chat', 'chat-server-1', 'chatRemote', 'fail', ['room is full']);
     assert.deepEqual(reply, { ok: false, error: { name: 'Error', message: 'room is full', code: 'CHAT_FAILED' } });
+  });
+
+  test('kill -9 of a chat server: it is back on its CPU, answering RPC, while the other serves on', { skip: process.platform !== 'linux' }, async () => {
+    const before = (await cluster.list()).find((r) => r.id === 'chat-server-1')!;
+    assert.equal(before.cpu, '1');
+    const other = (await cluster.list()).find((r) => r.id === 'chat-server-2')!;
+    const back = new Promise<ServerInfo>((resolve) => {
+      const subscription = nc.subscribe(subjects('shaddock', 'chat').heartbeat, {
+        callback: (_error, msg) => {
+          const info = decode<ServerInfo>(msg.data);
+          if (info.id === 'chat-server-1' && info.state === 'running' && info.pid !== before.pid) {
+            subscription.unsubscribe();
+            resolve(info);
+          }
+        },
+      });
+    });
+    process.kill(before.pid!, 'SIGKILL');
+    // Rooms on the other chat server never notice.
+    assert.deepEqual(await rawCall('chat', 'chat-server-2', 'chatRemote', 'whereIs', ['x']), { ok: true, result: { serverId: 'chat-server-2', users: 0 } });
+    const info = await back;
+    const status = readFileSync(`/proc/${info.pid}/status`, 'utf8');
+    assert.equal(/Cpus_allowed_list:\s*(\S+)/.exec(status)?.[1], '1');
+    assert.deepEqual(await rawCall('chat', 'chat-server-1', 'chatRemote', 'whereIs', ['x']), { ok: true, result: { serverId: 'chat-server-1', users: 0 } });
+    const row = await eventually(async () => (await cluster.list()).find((r) => r.id === 'chat-server-1' && r.state === 'connected' && r.pid === info.pid), 'chat-server-1 back');
+    assert.equal(row.restarts, 1);
+    assert.equal((await cluster.list()).find((r) => r.id === 'chat-server-2')?.pid, other.pid);
   });
 
   test('a wrong admin token is refused with a clear message', async () => {

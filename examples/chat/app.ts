@@ -10,4 +10,7 @@ app.configure('production|development', (app) => {
   app.route('chat', (rid, servers) => servers[stableHash(routeKey(rid)) % servers.length]!);
 });
 
+// Chat servers say goodbye to their rooms before they stop: that before-stop hook is registered
+// by ChatRemote's constructor (app/servers/chat/remote/chatRemote.ts), which holds the rooms.
+
 await app.start();

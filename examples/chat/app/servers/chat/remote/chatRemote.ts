@@ -7,7 +7,23 @@ import type { Application } from 'shaddock';
 export default class ChatRemote {
   private readonly rooms = new Map<string, Map<string, string>>();
 
-  constructor(private readonly app: Application) {}
+  constructor(private readonly app: Application) {
+    // Registered here rather than in app.ts because the hook needs this instance's rooms; a
+    // method other code could reach them by would be part of the remote, callable over RPC.
+    app.beforeStopHook(async () => this.#sayGoodbye());
+  }
+
+  /**
+   * Before this chat server stops, says goodbye to every room it holds. Pushes to clients come
+   * with the connector, so for now it logs one goodbye line per room with the users in it; once
+   * channels exist this becomes a push to each room's channel. (`#private`, so not part of the
+   * remote.)
+   */
+  #sayGoodbye(): void {
+    for (const rid of this.rooms.keys()) {
+      this.app.logger.info({ rid, users: this.get(rid) }, `goodbye, room ${rid}: ${this.app.getServerId()} is stopping`);
+    }
+  }
 
   /** Adds a user to a room and returns the room's user names; `null` when the name is taken. */
   add(uid: string, sid: string, rid: string): string[] | null {
