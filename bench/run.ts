@@ -14,6 +14,10 @@ export const benches: Record<string, Bench> = {
     description: 'RPC round trips/s between two server processes (1 and 1,000 in flight) vs nats.js request/reply',
     load: () => import('./rpc.ts'),
   },
+  restart: {
+    description: 'ms from kill -9 of an auto-restart server to its restart answering RPC (median of BENCH_KILLS, default 20) vs a bare fork supervisor',
+    load: () => import('./restart.ts'),
+  },
 };
 
 function usage(): string {

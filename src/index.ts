@@ -9,5 +9,7 @@ export { defaultRoute, stableHash, routeKey } from './actors/route.ts';
 export type { ServerRow } from './actors/admin.ts';
 export * from './errors.ts';
 export type * from './types.ts';
-export { ConfigError, loadConfig } from './config/index.ts';
+export { ConfigError } from './config/errors.ts';
+export { loadConfig } from './config/lazy.ts';
+export type { LoadConfigOptions } from './config/load.ts';
 export type { ClusterConfig, MasterConfig, NatsSettings, ServerEntry } from './config/types.ts';

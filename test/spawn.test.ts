@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { ServerEntry } from '../src/config/index.ts';
+import { DEFAULT_RESTART_POLICY, type ClusterConfig, type ServerEntry } from '../src/config/index.ts';
 import { formatCpuList, serverCommand, spawnServer, type SpawnServerOptions } from '../src/actors/spawn.ts';
 
 const roots: string[] = [];
@@ -25,10 +25,32 @@ const server = (fields: Partial<ServerEntry> = {}): ServerEntry => ({
   ...fields,
 });
 
+const config: ClusterConfig = {
+  env: 'development',
+  dir: '/apps/chat',
+  master: {
+    id: 'master-server-1',
+    host: '127.0.0.1',
+    nats: { servers: ['nats://127.0.0.1:4333'] },
+    adminToken: 'secret',
+    prefix: 'shaddock',
+    cluster: 'chat',
+    heartbeatInterval: 1000,
+    heartbeatTimeout: 3000,
+    startTimeout: 30000,
+    stopTimeout: 10000,
+    rpcTimeout: 10000,
+    stopHookTimeout: 10000,
+    restart: { ...DEFAULT_RESTART_POLICY },
+  },
+  servers: [],
+};
+
 const options = (fields: Partial<SpawnServerOptions> = {}): SpawnServerOptions => ({
   entry: '/apps/chat/app.js',
   dir: '/apps/chat',
   env: 'development',
+  config,
   ...fields,
 });
 
@@ -76,14 +98,18 @@ describe('formatCpuList', () => {
 
 describe('serverCommand', () => {
   test('without cpu: node, the server args, the entry; identity in the environment', () => {
-    const { command, args, env } = serverCommand(server(), options({ embeddedNats: ['nats://127.0.0.1:4333'] }));
+    const { command, args, env } = serverCommand(server(), options());
     assert.equal(command, process.execPath);
     assert.deepEqual(args, ['--max-old-space-size=256', '/apps/chat/app.js']);
     assert.equal(env['SHADDOCK_SERVER_ID'], 'chat-server-1');
     assert.equal(env['SHADDOCK_SERVER_TYPE'], 'chat');
     assert.equal(env['SHADDOCK_ENV'], 'development');
     assert.equal(env['SHADDOCK_DIR'], '/apps/chat');
-    assert.equal(env['SHADDOCK_NATS_URL'], 'nats://127.0.0.1:4333');
+    // The master's validated config travels too, without the admin token.
+    const passed = JSON.parse(env['SHADDOCK_CONFIG'] as string) as ClusterConfig;
+    assert.deepEqual(passed.master.nats, { servers: ['nats://127.0.0.1:4333'] });
+    assert.equal(passed.master.adminToken, undefined);
+    assert.equal(passed.master.cluster, 'chat');
     assert.deepEqual(JSON.parse(env['SHADDOCK_SERVER'] as string), server());
   });
 
@@ -135,6 +161,7 @@ fs.writeFileSync(process.env.SHADDOCK_DIR + '/out.json', JSON.stringify({ pid: p
       entry,
       dir,
       env: 'development',
+      config,
       warn: (m) => warnings.push(m),
     });
     const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { loadConfig } from '../config/lazy.ts';
 import type { ClusterConfig, ServerEntry } from '../config/types.ts';
 import { NoServerAvailableError, RouteError, ServerUnavailableError, UnknownRemoteError, UnknownServerTypeError } from '../errors.ts';
 import { createLogger, type Logger } from '../logger.ts';
@@ -189,8 +190,7 @@ export class Application {
    * the process then runs until stopped.
    */
   async start(): Promise<void> {
-    const { loadConfig } = await import('../config/index.ts');
-    const config = await loadConfig({ dir: this.base, env: this.env });
+    const config = configFromMaster() ?? (await loadConfig({ dir: this.base, env: this.env }));
     this.config = config;
     if (!this.serverId) {
       this.serverId = config.master.id;
@@ -275,6 +275,15 @@ export class Application {
     }
     return server;
   }
+}
+
+/**
+ * The config the master validated and handed to this server process (`SHADDOCK_CONFIG`), if any:
+ * a server then starts without loading and validating the files again (and without the validator).
+ */
+function configFromMaster(): ClusterConfig | undefined {
+  const text = process.env.SHADDOCK_CONFIG;
+  return text ? (JSON.parse(text) as ClusterConfig) : undefined;
 }
 
 /**

@@ -196,7 +196,7 @@ export class Master {
             entry: this.options.entry,
             dir: this.config.dir,
             env: this.config.env,
-            ...(this.embedded ? { embeddedNats: [this.embedded.url] } : {}),
+            config: { ...this.config, master: { ...this.config.master, ...(this.nats ? { nats: this.nats } : {}) } },
             warn: (message) => this.app.logger.warn(message),
           }),
         requestStop: (server) => this.requestStop(server),

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
-import type { ServerEntry } from '../config/types.ts';
+import type { ClusterConfig, ServerEntry } from '../config/types.ts';
 
 export interface SpawnServerOptions {
   /** The app entry (`app.ts` / `app.js`) every server runs. */
@@ -9,10 +9,11 @@ export interface SpawnServerOptions {
   dir: string;
   env: string;
   /**
-   * URLs of the master's embedded broker, which only the master knows. Undefined when NATS is
-   * configured: the server then reads the same config (and environment) as the master.
+   * The cluster's config as the master validated it, with the NATS the master really uses (which
+   * may be its embedded broker's). Passed to the server so it neither re-reads nor re-validates
+   * the files; the admin token is left out, servers have no use for it.
    */
-  embeddedNats?: string[];
+  config: ClusterConfig;
   /**
    * Where a server with `cpu` that cannot be bound is reported (once per process, whatever the
    * number of such servers). Default `console.warn`.
@@ -127,7 +128,7 @@ export function serverCommand(server: ServerEntry, options: SpawnServerOptions):
       SHADDOCK_DIR: options.dir,
       // The entry itself travels too: a server added at runtime (`shaddock add`) is in no file.
       SHADDOCK_SERVER: JSON.stringify(server),
-      ...(options.embeddedNats ? { SHADDOCK_NATS_URL: options.embeddedNats.join(',') } : {}),
+      SHADDOCK_CONFIG: JSON.stringify({ ...options.config, master: { ...options.config.master, adminToken: undefined } }),
     },
   };
 }
