@@ -13,7 +13,7 @@ import { stableHash } from '../src/actors/route.ts';
 import { decode, encode } from '../src/transport/codec.ts';
 import { subjects } from '../src/transport/subjects.ts';
 import type { ServerInfo } from '../src/types.ts';
-import { eventually, isAlive, repoRoot, runCli, startCluster, startNats, waitForExit, type RunningService, type TestCluster } from './harness/index.ts';
+import { eventually, isAlive, nextHeartbeat, repoRoot, runCli, startCluster, startNats, waitForExit, type RunningService, type TestCluster } from './harness/index.ts';
 
 const chatDir = join(repoRoot, 'examples/chat');
 const rpcDir = join(repoRoot, 'test/fixtures/rpc-app');
@@ -37,19 +37,9 @@ async function rawCall(cluster: string, serverId: string, remote: string, method
   return decode(msg.data);
 }
 
-/** Resolves with the first heartbeat of `serverId` in state `running` (or another state). */
-function heartbeatOf(cluster: string, serverId: string, state = 'running'): Promise<ServerInfo> {
-  return new Promise((resolve) => {
-    const subscription = nc.subscribe(subjects('shaddock', cluster).heartbeat, {
-      callback: (_error, msg) => {
-        const info = decode<ServerInfo>(msg.data);
-        if (info.id === serverId && info.state === state) {
-          subscription.unsubscribe();
-          resolve(info);
-        }
-      },
-    });
-  });
+/** The first heartbeat of `serverId` in state `running`. */
+function heartbeatOf(cluster: string, serverId: string): Promise<ServerInfo> {
+  return nextHeartbeat(nc, cluster, (info) => info.id === serverId && info.state === 'running');
 }
 
 describe('the example chat cluster through the CLI', () => {
@@ -114,17 +104,7 @@ describe('the example chat cluster through the CLI', () => {
     const before = (await cluster.list()).find((r) => r.id === 'chat-server-1')!;
     assert.equal(before.cpu, '1');
     const other = (await cluster.list()).find((r) => r.id === 'chat-server-2')!;
-    const back = new Promise<ServerInfo>((resolve) => {
-      const subscription = nc.subscribe(subjects('shaddock', 'chat').heartbeat, {
-        callback: (_error, msg) => {
-          const info = decode<ServerInfo>(msg.data);
-          if (info.id === 'chat-server-1' && info.state === 'running' && info.pid !== before.pid) {
-            subscription.unsubscribe();
-            resolve(info);
-          }
-        },
-      });
-    });
+    const back = nextHeartbeat(nc, 'chat', (info) => info.id === 'chat-server-1' && info.state === 'running' && info.pid !== before.pid);
     process.kill(before.pid!, 'SIGKILL');
     // Rooms on the other chat server never notice.
     assert.deepEqual(await rawCall('chat', 'chat-server-2', 'chatRemote', 'whereIs', ['x']), { ok: true, result: { serverId: 'chat-server-2', users: 0 } });

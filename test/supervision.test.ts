@@ -10,7 +10,7 @@ import type { ServerRow } from '../src/actors/admin.ts';
 import { decode, encode } from '../src/transport/codec.ts';
 import { subjects } from '../src/transport/subjects.ts';
 import type { ServerInfo } from '../src/types.ts';
-import { eventually, isAlive, repoRoot, runCli, startCluster, startNats, waitForExit, type RunningService, type TestCluster } from './harness/index.ts';
+import { eventually, isAlive, nextHeartbeat, repoRoot, runCli, startCluster, startNats, waitForExit, type RunningService, type TestCluster } from './harness/index.ts';
 
 const dir = join(repoRoot, 'test/fixtures/supervise-app');
 let nats: RunningService;
@@ -33,19 +33,9 @@ async function call(cluster: string, serverId: string, remote: string, method: s
   return reply.result;
 }
 
-/** Resolves with the first `running` heartbeat of `serverId` from a process other than `notPid`. */
+/** The first `running` heartbeat of `serverId` from a process other than `notPid`. */
 function nextRunning(cluster: string, serverId: string, notPid: number): Promise<ServerInfo> {
-  return new Promise((resolve) => {
-    const subscription = nc.subscribe(subjects('shaddock', cluster).heartbeat, {
-      callback: (_error, msg) => {
-        const info = decode<ServerInfo>(msg.data);
-        if (info.id === serverId && info.state === 'running' && info.pid !== notPid) {
-          subscription.unsubscribe();
-          resolve(info);
-        }
-      },
-    });
-  });
+  return nextHeartbeat(nc, cluster, (info) => info.id === serverId && info.state === 'running' && info.pid !== notPid);
 }
 
 function row(rows: ServerRow[], id: string): ServerRow {

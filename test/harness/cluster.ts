@@ -1,6 +1,10 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { ServerRow } from '../../src/actors/admin.ts';
+import { decode } from '../../src/transport/codec.ts';
+import { subjects } from '../../src/transport/subjects.ts';
+import type { ServerInfo } from '../../src/types.ts';
 import { readRunFile } from '../../src/actors/run-file.ts';
 import { isAlive } from '../../src/actors/watch.ts';
 
@@ -96,4 +100,21 @@ export async function startCluster(dir: string, env: string, natsUrl: string): P
   }
   await list();
   return cluster;
+}
+
+/**
+ * Resolves with the next heartbeat on the cluster's `hb` subject that `match` accepts: the event a
+ * test waits for when a server comes up, comes back after a restart, or is adopted.
+ */
+export function nextHeartbeat(nc: NatsConnection, cluster: string, match: (info: ServerInfo) => boolean): Promise<ServerInfo> {
+  return new Promise((resolve) => {
+    const subscription = nc.subscribe(subjects('shaddock', cluster).heartbeat, {
+      callback: (_error, msg) => {
+        const info = decode<ServerInfo>(msg.data);
+        if (!match(info)) return;
+        subscription.unsubscribe();
+        resolve(info);
+      },
+    });
+  });
 }
