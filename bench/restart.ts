@@ -11,7 +11,8 @@ import { loadConfig } from '../src/config/index.ts';
 import { decode, encode } from '../src/transport/codec.ts';
 import { startEmbeddedNats, type EmbeddedNats } from '../src/transport/embedded-nats.ts';
 import { subjects as buildSubjects } from '../src/transport/subjects.ts';
-import { note, printRows, row, type ReportOptions } from './report.ts';
+import { stopChild } from './children.ts';
+import { median, note, printRows, row, type ReportOptions } from './report.ts';
 
 const appDir = join(import.meta.dirname, 'apps', 'restart');
 const supervisorEntry = join(import.meta.dirname, 'apps', 'bare-supervisor.ts');
@@ -35,7 +36,6 @@ const SETTLE_MARGIN = 200;
 /** Unmeasured kills per side before the measured ones (first-run costs: tsx cache, page cache). */
 const WARMUP_KILLS = 1;
 const START_TIMEOUT = 60_000;
-const STOP_GRACE = 5_000;
 
 type Side = 'shaddock' | 'baseline';
 
@@ -323,16 +323,6 @@ function runCli(args: string[], timeout: number): Promise<void> {
   });
 }
 
-/** SIGTERM, then SIGKILL after STOP_GRACE; resolves when the child has exited. */
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE);
-  await exited;
-  clearTimeout(timer);
-}
-
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -441,13 +431,6 @@ function printBasePhases(readyLog: BareSupervisor['readyLog'], samples: Sample[]
   }
   note(`restart baseline phases (median ms over ${samples.length} restarts):`);
   for (const [name, values] of Object.entries(phases)) note(`  ${name.padEnd(54)} ${median(values).toFixed(1).padStart(7)}  (n=${values.length})`);
-}
-
-function median(values: number[]): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 function sleep(ms: number): Promise<void> {

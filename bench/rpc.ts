@@ -7,7 +7,8 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createApp, type Application } from 'shaddock';
 import { startEmbeddedNats, type EmbeddedNats } from '../src/transport/embedded-nats.ts';
 import './apps/rpc/app/remotes.ts';
-import { note, printRows, row, type ReportOptions, type Row } from './report.ts';
+import { stopChild, STOP_GRACE } from './children.ts';
+import { median, note, printRows, row, type ReportOptions, type Row } from './report.ts';
 
 const appDir = join(import.meta.dirname, 'apps', 'rpc');
 const rawEchoEntry = join(import.meta.dirname, 'apps', 'raw-echo.ts');
@@ -23,7 +24,6 @@ const WARMUP_CALLS = 2_000;
 const ROUNDS = 3;
 /** How long to wait for a process to come up (or to go away after SIGTERM). */
 const START_TIMEOUT = 30_000;
-const STOP_GRACE = 5_000;
 
 const CASES = [
   { name: '1 in flight', inFlight: 1 },
@@ -233,12 +233,6 @@ function checkEcho(side: string, reply: unknown): void {
   }
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
 /**
  * `node [BENCH_NODE_ARGS] --import tsx <args>` with extra environment (BENCH_NODE_ARGS is for
  * profiling the callees, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"); its output goes to stderr.
@@ -288,12 +282,3 @@ async function waitFor(condition: () => boolean, what: string, child: ChildProce
   }
 }
 
-/** SIGTERM, then SIGKILL after STOP_GRACE; resolves when the child has exited. */
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE);
-  await exited;
-  clearTimeout(timer);
-}
