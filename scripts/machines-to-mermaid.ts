@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { AnyStateMachine } from 'xstate';
-import { lifecycleMachine, masterMachine, serverMachine, supervisorMachine } from '../src/machines/index.ts';
+import { lifecycleMachine, masterMachine, serverMachine, sessionMachine, supervisorMachine } from '../src/machines/index.ts';
 import { toMermaid } from '../src/machines/mermaid.ts';
 
 export const docPath = fileURLToPath(new URL('../docs/architecture.md', import.meta.url));
@@ -16,7 +16,7 @@ export const beginMarker = '<!-- machines:begin -->';
 export const endMarker = '<!-- machines:end -->';
 
 /** The machines drawn, in the order they appear in the document. */
-export const machines: readonly AnyStateMachine[] = [masterMachine, serverMachine, supervisorMachine, lifecycleMachine];
+export const machines: readonly AnyStateMachine[] = [masterMachine, serverMachine, supervisorMachine, lifecycleMachine, sessionMachine];
 
 /** What goes between the markers: one `### <id>` heading and one mermaid block per machine. */
 export function machinesSection(list: readonly AnyStateMachine[] = machines): string {

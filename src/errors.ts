@@ -76,3 +76,10 @@ export class RouteError extends RpcError {
     super(`route function for server type "${serverType}" ${detail}`, 'BAD_ROUTE');
   }
 }
+
+/** A client asked for a route no handler serves (`serverType.handler.method`). */
+export class UnknownRouteError extends RpcError {
+  constructor(route: string) {
+    super(`unknown route "${route}"`, 'UNKNOWN_ROUTE');
+  }
+}

@@ -7,6 +7,17 @@ export type { AppRuntime, CreateAppOptions, Feature } from './actors/application
 export type { CallOptions } from './actors/rpc-proxy.ts';
 export { defaultRoute, stableHash, routeKey } from './actors/route.ts';
 export type { ServerRow } from './actors/admin.ts';
+export { Channel, ChannelService, type Receiver } from './actors/channel.ts';
+export type { ConnectorConfig, HandshakeRequest } from './actors/connector.ts';
+export {
+  BackendSession,
+  BackendSessionService,
+  FrontendSession,
+  type Session,
+  type SessionClosedListener,
+  type SessionService,
+  type SessionSnapshot,
+} from './actors/session.ts';
 export * from './errors.ts';
 export type * from './types.ts';
 export { ConfigError } from './config/errors.ts';

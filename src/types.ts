@@ -34,6 +34,13 @@ export interface ServerInfo {
 // eslint-disable-next-line @typescript-eslint/no-empty-interface
 export interface Remotes {}
 
+/**
+ * Map of server type → handler name → handler implementation type. Augment it in your app so
+ * clients get typed routes (`HandlerRoutes<Handlers>` in `shaddock/client`).
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface Handlers {}
+
 /** Whatever a route function hashes to pick a server: a uid, a room id, a session... */
 export type RouteParam = unknown;
 

@@ -13,6 +13,7 @@ import { stableHash } from '../src/actors/route.ts';
 import { decode, encode } from '../src/transport/codec.ts';
 import { subjects } from '../src/transport/subjects.ts';
 import type { ServerInfo } from '../src/types.ts';
+import { PinusClient } from './harness/pinus-client.ts';
 import { eventually, isAlive, nextHeartbeat, repoRoot, runCli, startCluster, startNats, waitForExit, type RunningService, type TestCluster } from './harness/index.ts';
 
 const chatDir = join(repoRoot, 'examples/chat');
@@ -45,7 +46,7 @@ function heartbeatOf(cluster: string, serverId: string): Promise<ServerInfo> {
 describe('the example chat cluster through the CLI', () => {
   let cluster: TestCluster;
   before(async () => {
-    cluster = await startCluster(chatDir, 'development', nats.url);
+    cluster = await startCluster(chatDir, 'test', nats.url);
   });
   after(async () => {
     await cluster?.destroy();
@@ -60,7 +61,11 @@ describe('the example chat cluster through the CLI', () => {
       assert.ok(row.pid && isAlive(row.pid), `${row.id} has a live pid`);
       assert.equal(row.restarts, 0);
     }
-    assert.deepEqual(servers.filter((row) => row.frontend).map((row) => row.clientPort).sort(), [3014, 3050, 3051]);
+    // The test environment's frontends ask for port 0: list shows the ports they actually bound.
+    const ports = servers.filter((row) => row.frontend).map((row) => row.clientPort);
+    assert.equal(ports.length, 3);
+    assert.equal(new Set(ports).size, 3);
+    for (const port of ports) assert.ok(port && port > 0, `bound client port ${port}`);
     assert.equal(rows[0]?.serverType, 'master');
     assert.equal(rows[0]?.state, 'leading.running');
   });
@@ -74,25 +79,35 @@ describe('the example chat cluster through the CLI', () => {
     assert.match(result.stdout, /chat-server-2\s+chat\s+\d+\s+connected/);
   });
 
-  test('a connector calls the chat server that owns the room (server → server RPC)', async () => {
-    const entered = await rawCall('chat', 'connector-server-1', 'entryRemote', 'enter', ['alice', 'room-7']);
-    assert.deepEqual(entered, { ok: true, result: { users: ['alice'] } });
-    const again = await rawCall('chat', 'connector-server-2', 'entryRemote', 'enter', ['alice', 'room-7']);
-    assert.deepEqual(again, { ok: true, result: { code: 500, error: true } });
-    const bob = await rawCall('chat', 'connector-server-2', 'entryRemote', 'enter', ['bob', 'room-7']);
-    assert.deepEqual(bob, { ok: true, result: { users: ['alice', 'bob'] } });
-    // The example routes rooms by a stable hash of rid over the chat servers sorted by id.
-    const owner = ['chat-server-1', 'chat-server-2'][stableHash('room-7') % 2]!;
-    const other = owner === 'chat-server-1' ? 'chat-server-2' : 'chat-server-1';
-    assert.deepEqual(await rawCall('chat', owner, 'chatRemote', 'whereIs', ['room-7']), { ok: true, result: { serverId: owner, users: 2 } });
-    assert.deepEqual(await rawCall('chat', other, 'chatRemote', 'whereIs', ['room-7']), { ok: true, result: { serverId: other, users: 0 } });
+  test('a connector calls the chat server that owns the room (server → server RPC, routed by rid)', async () => {
+    const port = (await cluster.list()).find((row) => row.id === 'connector-server-1')!.clientPort!;
+    const alice = await PinusClient.connect('tcp', port);
+    const bob = await PinusClient.connect('tcp', port);
+    try {
+      assert.deepEqual(await alice.request('connector.entryHandler.enter', { username: 'alice', rid: 'room-7' }), { users: ['alice'] });
+      assert.deepEqual(await bob.request('connector.entryHandler.enter', { username: 'bob', rid: 'room-7' }), { users: ['alice', 'bob'] });
+      // The example routes rooms by a stable hash of rid over the chat servers sorted by id.
+      const owner = ['chat-server-1', 'chat-server-2'][stableHash('room-7') % 2]!;
+      const other = owner === 'chat-server-1' ? 'chat-server-2' : 'chat-server-1';
+      assert.deepEqual(await rawCall('chat', owner, 'chatRemote', 'whereIs', ['room-7']), { ok: true, result: { serverId: owner, users: 2 } });
+      assert.deepEqual(await rawCall('chat', other, 'chatRemote', 'whereIs', ['room-7']), { ok: true, result: { serverId: other, users: 0 } });
+    } finally {
+      alice.close();
+      bob.close();
+    }
   });
 
   test('the gate hands out a connector by hashing the uid', async () => {
-    const reply = await rawCall('chat', 'gate-server-1', 'gateRemote', 'queryEntry', ['carol']);
-    const port = [3050, 3051][stableHash('carol') % 2];
-    assert.deepEqual(reply, { ok: true, result: { code: 200, host: '127.0.0.1', port } });
-    assert.deepEqual(await rawCall('chat', 'gate-server-1', 'gateRemote', 'queryEntry', ['']), { ok: true, result: { code: 500 } });
+    const rows = await cluster.list();
+    const gate = await PinusClient.connect('ws', rows.find((row) => row.id === 'gate-server-1')!.clientPort!);
+    try {
+      const connectors = rows.filter((row) => row.serverType === 'connector').sort((a, b) => a.id.localeCompare(b.id));
+      const port = connectors[stableHash('carol') % 2]!.clientPort;
+      assert.deepEqual(await gate.request('gate.gateHandler.queryEntry', { uid: 'carol' }), { code: 200, host: '127.0.0.1', port });
+      assert.deepEqual(await gate.request('gate.gateHandler.queryEntry', { uid: '' }), { code: 500 });
+    } finally {
+      gate.close();
+    }
   });
 
   test('an exception in a remote reaches a raw caller with its message and code', async () => {
@@ -152,7 +167,7 @@ describe('the example chat cluster through the CLI', () => {
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /and the master/);
     for (const pid of pids) await waitForExit(pid, 5_000);
-    assert.equal(existsSync(runFilePath(chatDir, 'development')), false);
+    assert.equal(existsSync(runFilePath(chatDir, 'test')), false);
     const after = await runCli(['list', ...cluster.args]);
     assert.equal(after.code, 1);
     assert.match(after.stderr, /no master is running/);

@@ -333,7 +333,7 @@ describe('servers.json errors', () => {
       serverIndex: 0,
       field: 'clientPort',
       message:
-        'config/servers.json [development] server "chat-server-1": field "clientPort": expected an integer port (1-65535), got "abc"',
+        'config/servers.json [development] server "chat-server-1": field "clientPort": expected an integer port (0-65535; 0 = any free port), got "abc"',
     });
   });
 

@@ -15,7 +15,9 @@ import type {
   RpcClient,
   ServerInfo,
 } from '../types.ts';
+import type { ChannelService } from './channel.ts';
 import type { ServerDirectory } from './directory.ts';
+import type { BackendSessionService, SessionService } from './session.ts';
 import { defaultRoute } from './route.ts';
 import { createRpcProxy, type Invoke } from './rpc-proxy.ts';
 
@@ -102,8 +104,15 @@ export class Application {
     return this;
   }
 
-  get<T = unknown>(key: string): T | undefined {
-    return this.settings.get(key) as T | undefined;
+  /** Channels of this server (set once the server is starting, before remotes and handlers are made). */
+  get(key: 'channelService'): ChannelService;
+  /** Sessions of this frontend's clients (frontends only). */
+  get(key: 'sessionService'): SessionService | undefined;
+  /** Sessions on other frontends, from a backend (Pomelo's `backendSessionService`). */
+  get(key: 'backendSessionService'): BackendSessionService;
+  get<T = unknown>(key: string): T | undefined;
+  get(key: string): unknown {
+    return this.settings.get(key);
   }
 
   enable(feature: Feature): this {
@@ -251,6 +260,13 @@ export class Application {
       return Promise.reject(error);
     }
   };
+
+  /** @internal The server of `serverType` that `routeParam` routes to (the type's route function). */
+  serverFor(serverType: string, routeParam: RouteParam): ServerInfo {
+    const runtime = this.runtime;
+    if (!runtime) throw new Error(`route to "${serverType}": the app is not started`);
+    return this.pickServer(runtime, serverType, { routeParam });
+  }
 
   private pickServer(runtime: AppRuntime, serverType: string, target: { routeParam: RouteParam } | { serverId: string }): ServerInfo {
     const servers = runtime.directory.ofType(serverType);

@@ -20,6 +20,10 @@ export class RemoteTable {
     this.methods.set(name, new Set(names));
   }
 
+  has(name: string, method: string): boolean {
+    return this.methods.get(name)?.has(method) ?? false;
+  }
+
   /** Remote name → method names, as announced in heartbeats. */
   manifest(): Record<string, string[]> {
     const result: Record<string, string[]> = {};
@@ -51,11 +55,25 @@ function methodNames(instance: object): string[] {
   return [...names].sort();
 }
 
+function isClass(fn: Function): boolean {
+  return /^class[\s{]/.test(Function.prototype.toString.call(fn));
+}
+
+/**
+ * The methods a definition will serve, found without instantiating it: a class's prototype
+ * methods, an object's function properties. A factory's are unknown until it runs (`undefined`).
+ */
+export function definitionMethods(definition: RemoteDefinition<unknown>): string[] | undefined {
+  if (typeof definition === 'function') {
+    return isClass(definition) ? methodNames((definition as { prototype: object }).prototype) : undefined;
+  }
+  return methodNames(definition);
+}
+
 /** Turns a remote definition (class, factory or object) into the instance that serves calls. */
 export function instantiate<App>(definition: RemoteDefinition<App>, app: App): object {
   if (typeof definition === 'function') {
-    const isClass = /^class[\s{]/.test(Function.prototype.toString.call(definition));
-    return isClass
+    return isClass(definition)
       ? new (definition as new (app: App) => object)(app)
       : (definition as (app: App) => object)(app);
   }

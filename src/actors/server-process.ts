@@ -9,6 +9,7 @@ import { RpcServer } from '../transport/rpc.ts';
 import { subjects as buildSubjects } from '../transport/subjects.ts';
 import type { BeforeStopHook, ServerInfo } from '../types.ts';
 import type { Application } from './application.ts';
+import { ClientServices } from './client-services.ts';
 import { ServerDirectory } from './directory.ts';
 import { stopOnSignals, watchState, whenDone } from './watch.ts';
 import { instantiate, loadDefinitions, RemoteTable } from './remotes.ts';
@@ -31,6 +32,7 @@ export class ServerProcess {
   private nc: NatsConnection | undefined;
   private rpc: RpcServer | undefined;
   private directory: ServerDirectory | undefined;
+  private clients: ClientServices | undefined;
   private subscriptions: Subscription[] = [];
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly remotes: RemoteTable;
@@ -49,7 +51,9 @@ export class ServerProcess {
       actors: {
         boot: fromPromise<void, LifecycleInput>(() => this.boot()),
         start: fromPromise<void, LifecycleInput>(() => this.startComponents()),
-        drain: fromPromise<void, LifecycleInput>(async () => this.rpc?.drain()),
+        drain: fromPromise<void, LifecycleInput>(async () => {
+          await Promise.all([this.rpc?.drain(), this.clients?.drain()]);
+        }),
         runStopHooks: fromPromise<void, LifecycleInput>(() => this.runStopHooks()),
         stopComponents: fromPromise<void, LifecycleInput>(() => this.stopComponents()),
       },
@@ -104,6 +108,14 @@ export class ServerProcess {
 
   private async startComponents(): Promise<void> {
     const nc = this.nc!;
+    const { master } = this.config;
+    const directory = new ServerDirectory(nc, this.subjects, master.heartbeatTimeout, () => this.announce());
+    this.directory = directory;
+    directory.start();
+    this.app.attach({ nc, subjects: this.subjects, directory });
+    // Before any remote or handler is made: their constructors may ask for the channel service.
+    this.clients = new ClientServices(this.app, this.entry, nc, this.subjects, directory, master.rpcTimeout);
+
     const definitions = new Map(await loadDefinitions(this.app.base, this.entry.serverType, 'remote'));
     for (const [name, definition] of this.app.remotesOf(this.entry.serverType)) definitions.set(name, definition);
     for (const [name, definition] of definitions) this.remotes.add(name, instantiate(definition, this.app));
@@ -127,10 +139,9 @@ export class ServerProcess {
         },
       }),
     );
-    this.directory = new ServerDirectory(nc, this.subjects, this.config.master.heartbeatTimeout, () => this.announce());
-    this.directory.start();
-    this.app.attach({ nc, subjects: this.subjects, directory: this.directory });
-    this.heartbeat = setInterval(() => this.announce(), this.config.master.heartbeatInterval);
+    // Last: the client port opens once everything a client could reach is ready.
+    await this.clients.start();
+    this.heartbeat = setInterval(() => this.announce(), master.heartbeatInterval);
     await nc.flush();
   }
 
@@ -142,7 +153,7 @@ export class ServerProcess {
       host: entry.host,
       ...(entry.port !== undefined ? { port: entry.port } : {}),
       ...(entry.clientHost !== undefined ? { clientHost: entry.clientHost } : {}),
-      ...(entry.clientPort !== undefined ? { clientPort: entry.clientPort } : {}),
+      ...(this.clientPort !== undefined ? { clientPort: this.clientPort } : {}),
       frontend: entry.frontend,
       pid: process.pid,
       state: this.state,
@@ -150,6 +161,11 @@ export class ServerProcess {
       startedAt: this.startedAt,
       rss: process.memoryUsage.rss(),
     };
+  }
+
+  /** The port clients connect to: the one bound, which differs from the configured one when that is 0. */
+  private get clientPort(): number | undefined {
+    return this.clients?.clientPort ?? this.entry.clientPort;
   }
 
   private announce(): void {
@@ -181,6 +197,8 @@ export class ServerProcess {
   }
 
   private async stopComponents(): Promise<void> {
+    // Clients first, while NATS is up: their sessions' `closed` listeners may call other servers.
+    await this.clients?.stop();
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.directory?.stop();
     this.app.attach(undefined);

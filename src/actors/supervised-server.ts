@@ -141,17 +141,19 @@ export class SupervisedServer {
   row(now: number, info: ServerInfo | undefined): ServerRow {
     const { context } = this.server.getSnapshot();
     const supervisor = this.supervisor.getSnapshot().context;
+    const current = info && info.pid === context.pid ? info : undefined;
     return {
       id: this.id,
       serverType: this.entry.serverType,
       pid: context.pid ?? null,
       state: this.state,
       host: this.entry.host,
-      clientPort: this.entry.clientPort ?? null,
+      // The bound port from the heartbeat: differs from the configured one when that is 0.
+      clientPort: current?.clientPort ?? this.entry.clientPort ?? null,
       frontend: this.entry.frontend,
       restarts: supervisor.restarts,
       uptime: context.connectedAt !== undefined ? now - context.connectedAt : null,
-      rss: info && info.pid === context.pid ? info.rss : null,
+      rss: current?.rss ?? null,
       lastExit: context.lastExit ?? null,
       cpu: this.entry.cpu ? formatCpuList(this.entry.cpu) : null,
       autoRestart: this.entry.autoRestart,

@@ -239,6 +239,12 @@ const port = () => {
   return z.int(e).min(1, e).max(65535, e);
 };
 
+/** A client port may be 0: the OS picks a free one and the server announces what it got (tests). */
+const clientPort = () => {
+  const e = expected('an integer port (0-65535; 0 = any free port)');
+  return z.int(e).min(0, e).max(65535, e);
+};
+
 const positiveInt = (what: string) => {
   const e = expected(what);
   return z.int(e).positive(e);
@@ -466,7 +472,7 @@ function serverEntrySchema(cpuCount: number) {
         host: nonEmptyString().optional(),
         port: port().optional(),
         clientHost: nonEmptyString().optional(),
-        clientPort: port().optional(),
+        clientPort: clientPort().optional(),
         frontend: flag().optional(),
         args: z
           .union([z.string(argsError), z.array(z.string(argsError), argsError)], argsError)

@@ -8,3 +8,5 @@ export { stateName } from './state-name.ts';
 export { toMermaid } from './mermaid.ts';
 export { backoffDelay, supervisorMachine } from './supervisor.ts';
 export type { SupervisorContext, SupervisorEvent, SupervisorInput, SupervisorPolicy } from './supervisor.ts';
+export { sessionMachine } from './session.ts';
+export type { SessionContext, SessionEvent, SessionInput, SessionPort } from './session.ts';

@@ -8,6 +8,12 @@ export interface Subjects {
   rpc(serverId: string): string;
   /** `<base>.sys.<serverId>`: control requests to one server process (stop). */
   sys(serverId: string): string;
+  /** `<base>.handler.<serverId>`: client requests a frontend forwards to this server's handlers. */
+  handler(serverId: string): string;
+  /** `<base>.session.<frontendId>`: a backend's session operations (bind, push, kick...) on a frontend. */
+  session(frontendId: string): string;
+  /** `<base>.push.<frontendId>`: messages for clients of that frontend (one per push, any number of users). */
+  push(frontendId: string): string;
   /** `<base>.hb`: every process announces itself here each heartbeat interval. */
   readonly heartbeat: string;
   /** `<base>.discover`: a newcomer asks everyone to announce themselves now. */
@@ -35,6 +41,9 @@ export function subjects(prefix: string, cluster: string): Subjects {
   return {
     rpc: (serverId) => `${base}.rpc.${serverId}`,
     sys: (serverId) => `${base}.sys.${serverId}`,
+    handler: (serverId) => `${base}.handler.${serverId}`,
+    session: (frontendId) => `${base}.session.${frontendId}`,
+    push: (frontendId) => `${base}.push.${frontendId}`,
     heartbeat: `${base}.hb`,
     discover: `${base}.discover`,
     admin: `${base}.admin`,

@@ -90,6 +90,11 @@ export async function startCluster(dir: string, env: string, natsUrl: string): P
       return [...known];
     },
     async destroy() {
+      // Learn the current pids first (a restarted server has a new one), then kill the master
+      // before its servers, so nothing is restarted behind our back.
+      await list().catch(() => undefined);
+      const master = readRunFile(dir, env)?.masterPid;
+      if (master && isAlive(master)) process.kill(master, 'SIGKILL');
       for (const pid of await cluster.pids()) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     },
   };

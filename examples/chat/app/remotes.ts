@@ -1,12 +1,17 @@
-// Declares which remotes each server type serves, so that `app.rpc` is type-checked everywhere.
+// Declares the remotes and handlers of each server type, so that `app.rpc` and typed clients are
+// checked everywhere.
+import type ChatHandler from './servers/chat/handler/chatHandler.ts';
 import type ChatRemote from './servers/chat/remote/chatRemote.ts';
-import type EntryRemote from './servers/connector/remote/entryRemote.ts';
-import type GateRemote from './servers/gate/remote/gateRemote.ts';
+import type EntryHandler from './servers/connector/handler/entryHandler.ts';
+import type GateHandler from './servers/gate/handler/gateHandler.ts';
 
 declare module 'shaddock' {
   interface Remotes {
     chat: { chatRemote: ChatRemote };
-    connector: { entryRemote: EntryRemote };
-    gate: { gateRemote: GateRemote };
+  }
+  interface Handlers {
+    chat: { chatHandler: ChatHandler };
+    connector: { entryHandler: EntryHandler };
+    gate: { gateHandler: GateHandler };
   }
 }

@@ -1,0 +1,168 @@
+// The session machine on a simulated clock, driven through a recording port: every effect it
+// asks for, and when, without a socket.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { createActor, SimulatedClock } from 'xstate';
+import { sessionMachine, type SessionPort } from '../src/machines/session.ts';
+import { stateName } from '../src/machines/state-name.ts';
+
+const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+function session(timing: { idleTimeout?: number; handshakeTimeout?: number; closeTimeout?: number } = {}) {
+  const clock = new SimulatedClock();
+  const effects: string[] = [];
+  let ended: string | undefined;
+  const port: SessionPort = {
+    verifyHandshake: (body) => void effects.push(`verify ${new TextDecoder().decode(body)}`),
+    sendHandshake: (body) => void effects.push(`handshake ${new TextDecoder().decode(body)}`),
+    answerHeartbeat: () => void effects.push(`heartbeat@${clock.now()}`),
+    dispatch: (body) => void effects.push(`dispatch ${new TextDecoder().decode(body)}`),
+    sendKick: (reason) => void effects.push(`kick ${reason}`),
+    close: () => void effects.push(`close@${clock.now()}`),
+    destroy: () => void effects.push(`destroy@${clock.now()}`),
+    ended: (reason) => {
+      ended = reason;
+      effects.push(`ended ${reason}`);
+    },
+  };
+  const actor = createActor(sessionMachine, {
+    clock,
+    input: { port, idleTimeout: timing.idleTimeout ?? 2_000, handshakeTimeout: timing.handshakeTimeout ?? 5_000, closeTimeout: timing.closeTimeout ?? 1_000 },
+  }).start();
+  const state = (): string => stateName(actor.getSnapshot().value);
+  /** Handshake, accept and ack: a working session. */
+  const work = (): void => {
+    actor.send({ type: 'HANDSHAKE', body: bytes('{"sys":{}}') });
+    actor.send({ type: 'ACCEPTED', response: bytes('{"code":200}') });
+    actor.send({ type: 'HANDSHAKE_ACK' });
+  };
+  return { actor, clock, effects, state, work, ended: () => ended };
+}
+
+describe('session machine', () => {
+  test('handshake, verify, answer, ack: working; data and heartbeats then flow', () => {
+    const s = session();
+    assert.equal(s.state(), 'handshaking.waiting');
+    s.actor.send({ type: 'HANDSHAKE', body: bytes('{"sys":{}}') });
+    assert.equal(s.state(), 'handshaking.verifying');
+    s.actor.send({ type: 'ACCEPTED', response: bytes('{"code":200}') });
+    assert.equal(s.state(), 'handshaking.acking');
+    s.actor.send({ type: 'HANDSHAKE_ACK' });
+    assert.equal(s.state(), 'working');
+    s.actor.send({ type: 'DATA', body: bytes('request') });
+    s.clock.increment(500);
+    s.actor.send({ type: 'HEARTBEAT' });
+    assert.deepEqual(s.effects, ['verify {"sys":{}}', 'handshake {"code":200}', 'dispatch request', 'heartbeat@500']);
+  });
+
+  test('silence in working closes after the idle timeout; every package restarts the timer', () => {
+    const s = session({ idleTimeout: 2_000 });
+    s.work();
+    s.clock.increment(1_900);
+    s.actor.send({ type: 'HEARTBEAT' });
+    s.clock.increment(1_900);
+    s.actor.send({ type: 'DATA', body: bytes('x') });
+    s.clock.increment(1_999);
+    assert.equal(s.state(), 'working');
+    s.clock.increment(1);
+    assert.equal(s.state(), 'closing');
+    assert.ok(s.effects.includes('close@5800'));
+    s.actor.send({ type: 'LINK_CLOSED', reason: 'client closed' });
+    assert.equal(s.state(), 'closed');
+    assert.equal(s.ended(), 'heartbeat timeout');
+  });
+
+  test('an idle timeout of 0 never closes a working session', () => {
+    const s = session({ idleTimeout: 0 });
+    s.work();
+    s.clock.increment(10 * 60_000);
+    assert.equal(s.state(), 'working');
+  });
+
+  test('the whole handshake is bounded: a client that never acks is closed', () => {
+    const s = session({ handshakeTimeout: 3_000 });
+    s.actor.send({ type: 'HANDSHAKE', body: bytes('{}') });
+    s.actor.send({ type: 'ACCEPTED', response: bytes('{}') });
+    s.clock.increment(3_000);
+    assert.equal(s.state(), 'closing');
+    s.actor.send({ type: 'LINK_CLOSED' });
+    assert.equal(s.ended(), 'handshake timeout');
+  });
+
+  for (const [name, event, reason] of [
+    ['data', { type: 'DATA', body: bytes('x') }, 'data before handshake'],
+    ['a heartbeat', { type: 'HEARTBEAT' }, 'heartbeat before handshake'],
+    ['an ack', { type: 'HANDSHAKE_ACK' }, 'handshake ack before handshake'],
+  ] as const) {
+    test(`${name} before the handshake closes the session without dispatching anything`, () => {
+      const s = session();
+      s.actor.send(event);
+      s.actor.send({ type: 'LINK_CLOSED' });
+      assert.equal(s.ended(), reason);
+      assert.ok(!s.effects.some((effect) => effect.startsWith('dispatch')));
+    });
+  }
+
+  test('a rejected handshake sends its answer, then closes with the reason', () => {
+    const s = session();
+    s.actor.send({ type: 'HANDSHAKE', body: bytes('{}') });
+    s.actor.send({ type: 'REJECTED', response: bytes('{"code":501}'), reason: 'client too old' });
+    assert.deepEqual(s.effects, ['verify {}', 'handshake {"code":501}', 'close@0']);
+    s.actor.send({ type: 'LINK_CLOSED' });
+    assert.equal(s.ended(), 'client too old');
+  });
+
+  test('a second handshake while working, and bad bytes, close the session', () => {
+    const a = session();
+    a.work();
+    a.actor.send({ type: 'HANDSHAKE', body: bytes('{}') });
+    assert.equal(a.state(), 'closing');
+    const b = session();
+    b.work();
+    b.actor.send({ type: 'INVALID', reason: 'unknown package type 9 (at byte 0)' });
+    b.actor.send({ type: 'LINK_CLOSED' });
+    assert.equal(b.ended(), 'unknown package type 9 (at byte 0)');
+  });
+
+  test('kick: the kick package goes out before the close, and the reason is kept', () => {
+    const s = session();
+    s.work();
+    s.actor.send({ type: 'KICK', reason: 'duplicate login' });
+    assert.deepEqual(s.effects.slice(-2), ['kick duplicate login', 'close@0']);
+    // Late events change nothing while closing.
+    s.actor.send({ type: 'DATA', body: bytes('late') });
+    s.actor.send({ type: 'KICK', reason: 'again' });
+    s.actor.send({ type: 'LINK_CLOSED', reason: 'client closed' });
+    assert.equal(s.ended(), 'duplicate login');
+    assert.ok(!s.effects.includes('dispatch late'));
+  });
+
+  test('a server stop closes without a kick, so the client may reconnect', () => {
+    const s = session();
+    s.work();
+    s.actor.send({ type: 'SHUTDOWN' });
+    s.actor.send({ type: 'LINK_CLOSED' });
+    assert.equal(s.ended(), 'server stopping');
+    assert.ok(!s.effects.some((effect) => effect.startsWith('kick')));
+  });
+
+  test('a peer that does not finish closing is destroyed after the close timeout', () => {
+    const s = session({ closeTimeout: 1_000 });
+    s.work();
+    s.actor.send({ type: 'KICK', reason: 'bye' });
+    s.clock.increment(999);
+    assert.equal(s.state(), 'closing');
+    s.clock.increment(1);
+    assert.equal(s.state(), 'closed');
+    assert.deepEqual(s.effects.slice(-2), ['destroy@1000', 'ended bye']);
+  });
+
+  test('the link going away ends the session from any state, once', () => {
+    const s = session();
+    s.work();
+    s.actor.send({ type: 'LINK_CLOSED', reason: 'connection error' });
+    s.actor.send({ type: 'LINK_CLOSED', reason: 'again' });
+    assert.equal(s.state(), 'closed');
+    assert.deepEqual(s.effects.filter((effect) => effect.startsWith('ended')), ['ended connection error']);
+  });
+});
