@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real services the test suite starts on free loopback ports:
-# nats-server, redis-server and ZooKeeper (plus a Java runtime for it), from
-# Debian's packages. Does nothing when everything is already present.
+# nats-server, redis-server and ZooKeeper (plus a Java runtime for it), and
+# chromium for the browser test, from Debian's packages. Does nothing when
+# everything is already present.
 # Works as root with no stdin (CI); uses sudo when not root and sudo exists.
 set -euo pipefail
 
@@ -14,9 +15,10 @@ command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || packag
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || packages+=(redis-server)
 [ -e "$ZK_JAR" ] || packages+=(zookeeper)
 command -v java >/dev/null 2>&1 || packages+=(default-jre-headless)
+[ -x /usr/bin/chromium ] || packages+=(chromium)
 
 if [ "${#packages[@]}" -eq 0 ]; then
-  echo "install-services: nats-server, redis-server, zookeeper and java are present"
+  echo "install-services: nats-server, redis-server, zookeeper, java and chromium are present"
   exit 0
 fi
 
@@ -42,6 +44,7 @@ command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || missin
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
 [ -e "$ZK_JAR" ] || missing+=("$ZK_JAR")
 command -v java >/dev/null 2>&1 || missing+=(java)
+[ -x /usr/bin/chromium ] || missing+=(/usr/bin/chromium)
 if [ "${#missing[@]}" -ne 0 ]; then
   echo "install-services: still missing after install: ${missing[*]}" >&2
   exit 1
