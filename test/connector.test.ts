@@ -159,6 +159,25 @@ describe('the chat example, with a client built only from pinus-protocol', () =>
     assert.deepEqual(a.pushes.filter((p) => p.route !== 'onChat'), [{ route: 'onAdd', body: { user: 'bob' } }]);
     assert.deepEqual(await a.request('chat.chatHandler.send', { rid: safeRoom, content: 'still here', from: 'amy', target: '*' }), { code: 200 });
   });
+
+  test('a chat server stopping on purpose says goodbye to its rooms by push, before it goes', async () => {
+    const { stableHash } = await import('../src/actors/route.ts');
+    const rid = ['g0', 'g1', 'g2', 'g3', 'g4', 'g5'].find((room) => stableHash(room) % 2 === 1)!; // on chat-server-2
+    const otherRid = ['h0', 'h1', 'h2', 'h3', 'h4', 'h5'].find((room) => stableHash(room) % 2 === 0)!; // on chat-server-1
+    const guest = await login('tcp', 'gil');
+    await guest.request('connector.entryHandler.enter', { username: 'gil', rid });
+    const elsewhere = await login('ws', 'hal');
+    await elsewhere.request('connector.entryHandler.enter', { username: 'hal', rid: otherRid });
+    const restarted = await runCli(['restart', ...cluster.args, 'chat-server-2']);
+    assert.equal(restarted.code, 0, restarted.stderr);
+    const goodbye = (await guest.push('onChat', (m) => (m as { from: string }).from === 'system')) as { msg: string; target: string };
+    assert.match(goodbye.msg, /chat-server-2 is stopping/);
+    assert.equal(goodbye.target, '*');
+    // The room on the other chat server heard nothing.
+    await elsewhere.request('chat.chatHandler.send', { rid: otherRid, content: 'ping', from: 'hal', target: '*' });
+    await elsewhere.push('onChat', (m) => (m as { msg: string }).msg === 'ping');
+    assert.ok(!elsewhere.pushes.some((p) => (p.body as { from?: string }).from === 'system'));
+  });
 });
 
 describe('connector limits, sessions and pushes (fixture cluster)', () => {
