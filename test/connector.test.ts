@@ -238,6 +238,60 @@ describe('connector limits, sessions and pushes (fixture cluster)', () => {
     });
   }
 
+  test('tcp: several packages in one chunk, and one package split across many chunks', async () => {
+    // A raw socket: the handshake, then (after its answer) ack, request, heartbeat and request in one write.
+    const raw = tcpConnect(port1, '127.0.0.1');
+    let received = Buffer.alloc(0);
+    const arrived = (count: number): Promise<void> =>
+      new Promise((resolve) => {
+        const check = (): void => {
+          let at = 0;
+          let packages = 0;
+          while (received.length - at >= 4) {
+            const length = received.readUIntBE(at + 1, 3);
+            if (received.length - at - 4 < length) break;
+            at += 4 + length;
+            packages++;
+          }
+          if (packages >= count) {
+            raw.off('data', onData);
+            resolve();
+          }
+        };
+        const onData = (chunk: Buffer): void => {
+          received = Buffer.concat([received, chunk]);
+          check();
+        };
+        raw.on('data', onData);
+        check();
+      });
+    await new Promise((resolve) => raw.once('connect', resolve));
+    raw.write(Package.encode(1, Buffer.from(JSON.stringify({ sys: { type: 'raw', version: '1' } }))));
+    await arrived(1);
+    const request = (id: number, body: object): Buffer => Package.encode(4, Message.encode(id, 0, false, 'echo.echoHandler.echo', Buffer.from(JSON.stringify(body))));
+    raw.write(Buffer.concat([Package.encode(2), request(1, { first: true }), Package.encode(3), request(2, { second: true })]));
+    await arrived(4); // handshake answer, two responses, the heartbeat answer
+    const decoded = Package.decode(received);
+    const packages = Array.isArray(decoded) ? decoded : [decoded];
+    assert.deepEqual(packages.map((p) => p.type).sort(), [1, 3, 4, 4]);
+    const bodies = packages.filter((p) => p.type === 4).map((p) => (JSON.parse(Message.decode(p.body).body.toString()) as { msg: unknown }).msg);
+    assert.deepEqual(bodies, [{ first: true }, { second: true }]);
+    raw.destroy();
+
+    const client = track(await PinusClient.connect('tcp', port1));
+    // One request, one byte per write.
+    const split = Package.encode(4, Message.encode(1, 0, false, 'echo.echoHandler.echo', Buffer.from('{"split":true}')));
+    const second = new Promise<unknown>((resolve) => {
+      (client as unknown as { pending: Map<number, (body: unknown) => void> }).pending.set(1, resolve);
+    });
+    const socket = (client as unknown as { socket: import('node:net').Socket }).socket;
+    for (const byte of split) {
+      socket.write(Buffer.from([byte]));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.deepEqual(((await second) as { msg: unknown }).msg, { split: true });
+  });
+
   test('bad requests get an error response and the client stays usable', async () => {
     const client = track(await PinusClient.connect('tcp', port1));
     const malformed = Message.encode(7, 0, false, 'echo.echoHandler.echo', Buffer.from('{"broken'));
