@@ -1,4 +1,5 @@
 // `npm run bench -- <name> [--json]`: runs one bench and prints its rows (see bench/README.md).
+import { ensureBenchPackage } from './clients/deps.ts';
 import type { ReportOptions } from './report.ts';
 
 export interface Bench {
@@ -17,6 +18,14 @@ export const benches: Record<string, Bench> = {
   restart: {
     description: 'ms from kill -9 of an auto-restart server to its restart answering RPC (median of BENCH_KILLS, default 20) vs a bare fork supervisor',
     load: () => import('./restart.ts'),
+  },
+  connector: {
+    description: 'requests/s and p99 through a connector to a chat backend, 100 and 1,000 WebSocket clients in closed loops, vs pinus 1.7.4',
+    load: () => import('./connector.ts'),
+  },
+  broadcast: {
+    description: 'channel push fan-out to 1,000 and 5,000 WebSocket clients (deliveries/s) and frontend RSS per idle connection, vs a bare ws server',
+    load: () => import('./broadcast.ts'),
   },
 };
 
@@ -48,5 +57,7 @@ if (!bench || unknownFlags.length > 0) {
   process.exit(1);
 }
 
+// bench/ is its own npm package (pinus, and the link that lets bench code import 'shaddock'): install it first if needed.
+ensureBenchPackage();
 const module = await bench.load();
 await module.run({ json: args.includes('--json') });

@@ -107,6 +107,7 @@ export class Connector implements SessionOwner {
   private nextId = 1;
   private inFlight = 0;
   private idle: (() => void) | undefined;
+  private emptied: (() => void) | undefined;
   private boundPort: number | undefined;
   /** Machine input shared by every session (one object, not one per connection). */
   readonly timing: { idleTimeout: number; handshakeTimeout: number; closeTimeout: number };
@@ -160,9 +161,14 @@ export class Connector implements SessionOwner {
   /** Closes every session (their `closed` listeners run), then whatever sockets are left. */
   async close(): Promise<void> {
     await this.server.stopAccepting();
-    for (const connection of [...this.connections.values()]) connection.actor.send({ type: 'SHUTDOWN' });
-    const deadline = Date.now() + this.timing.closeTimeout + 500;
-    while (this.connections.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    if (this.connections.size > 0) {
+      // Each session closes politely and is destroyed after closeTimeout if its peer lingers.
+      const emptied = new Promise<void>((resolve) => (this.emptied = resolve));
+      for (const connection of [...this.connections.values()]) connection.actor.send({ type: 'SHUTDOWN' });
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([emptied, new Promise((resolve) => (timer = setTimeout(resolve, this.timing.closeTimeout + 500)))]);
+      clearTimeout(timer);
+    }
     this.server.destroyAll();
     await Promise.allSettled([...this.closing]);
   }
@@ -262,6 +268,7 @@ export class Connector implements SessionOwner {
   /** @internal A session reached `closed`. */
   removed(connection: Connection, reason: string): void {
     this.connections.delete(connection.session.id);
+    if (this.connections.size === 0) this.emptied?.();
     const uid = connection.session.uid;
     if (uid !== undefined) this.unindex(uid, connection);
     this.options.logger.debug({ session: connection.session.id, uid, reason }, 'session closed');
