@@ -1,0 +1,301 @@
+// Requests/s and p99 latency of `chat.chatHandler.send` through a gate-less connector frontend to a
+// chat backend, 100 and 1,000 WebSocket clients each in a closed loop: Shaddock next to pinus 1.7.4
+// running the same topology, in the same run, driven by the same load client. See bench/README.md.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startEmbeddedNats, type EmbeddedNats } from '../src/transport/embedded-nats.ts';
+import { everyPid as shaddockPids, startShaddockChat, type ShaddockCluster } from './apps/shaddock-chat/cluster.ts';
+import { LoadClient } from './clients/driver.ts';
+import { PomeloClient } from './clients/pomelo.ts';
+import { alive, cpuMeter, formatCpu, freePort, signal, sleep, stopPids } from './clients/system.ts';
+import { median, note, printRows, row, type ReportOptions, type Row } from './report.ts';
+
+const pinusAppDir = join(import.meta.dirname, 'apps', 'pinus-chat');
+const BASELINE = 'pinus 1.7.4';
+const ROUTE = 'chat.chatHandler.send';
+/** The request body every client sends (small JSON, as in a chat). */
+const BODY = JSON.stringify({ rid: 'bench', content: 'hello from the connector bench' });
+const ROUNDS = 3;
+const WARMUP_SECONDS = 1;
+/** Seconds between heartbeats on both servers: the load client answers them like pomelo-client. */
+const HEARTBEAT = 10;
+const START_TIMEOUT = 60_000;
+const CASES = [100, 1_000] as const;
+
+type Side = 'shaddock' | 'baseline';
+
+interface Cluster {
+  url: string;
+  /** Processes whose CPU use is shown per run: the frontend, the backend, the master (and Shaddock's nats-server). */
+  pids: Record<string, number>;
+  stop(): Promise<void>;
+}
+
+// Everything this bench started, for the last-resort cleanup.
+let nats: EmbeddedNats | undefined;
+const pinusPids = new Set<number>();
+const loadClients = new Set<LoadClient>();
+let pinusBase: string | undefined;
+let finished = false;
+/** Measured runs during which other processes used more than BUSY_OTHER % of a core (their numbers are suspect). */
+let busyRuns = 0;
+const BUSY_OTHER = 20;
+
+function killLeftovers(): void {
+  for (const client of loadClients) if (client.child.exitCode === null) signal(client.pid, 'SIGKILL');
+  for (const pid of [...shaddockPids, ...pinusPids, ...(pinusBase ? pinusProcesses(pinusBase) : [])]) if (alive(pid)) signal(pid, 'SIGKILL');
+  if (nats) signal(nats.pid, 'SIGTERM');
+  if (pinusBase) rmSync(pinusBase, { recursive: true, force: true });
+}
+
+process.on('exit', () => {
+  if (!finished && !process.exitCode) process.exitCode = 1;
+  killLeftovers();
+});
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    note(`connector: ${sig}, stopping everything`);
+    process.exit(1);
+  });
+}
+
+export async function run(options: ReportOptions): Promise<void> {
+  const seconds = Number(process.env.BENCH_SECONDS ?? 3);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    note(`BENCH_SECONDS must be a positive number, not "${process.env.BENCH_SECONDS}"`);
+    process.exit(1);
+  }
+  process.env.SHADDOCK_LOG_LEVEL ??= 'warn';
+  if (options.json) process.env.SHADDOCK_LOG_LEVEL = 'warn';
+  const sidesWanted = (process.env.BENCH_SIDES ?? 'shaddock,baseline').split(',') as Side[];
+
+  const clusters: Partial<Record<Side, Cluster>> = {};
+  let failed = false;
+  try {
+    nats = await startEmbeddedNats();
+    note(`connector: nats-server ${nats.url} (pid ${nats.pid}), ${seconds} s per run after ${WARMUP_SECONDS} s warm-up, ${ROUNDS} rounds per side`);
+    if (sidesWanted.includes('baseline')) {
+      clusters.baseline = await startPinus();
+      note(`connector: pinus up, connector on ${clusters.baseline.url} (${formatPids(clusters.baseline.pids)})`);
+    }
+    if (sidesWanted.includes('shaddock')) {
+      clusters.shaddock = shaddockCluster(await startShaddockChat(nats.url, 'connector'));
+      note(`connector: shaddock up, connector on ${clusters.shaddock.url} (${formatPids(clusters.shaddock.pids)})`);
+    }
+    const sides = (Object.keys(clusters) as Side[]).sort();
+    for (const side of sides) await probe(side, clusters[side]!.url);
+
+    const rows: Row[] = [];
+    for (const count of CASES) {
+      const name = `${count.toLocaleString('en-US')} clients`;
+      const loads: Partial<Record<Side, LoadClient>> = {};
+      const results = { shaddock: { rate: [] as number[], p99: [] as number[] }, baseline: { rate: [] as number[], p99: [] as number[] } };
+      try {
+        for (const side of sides) {
+          const load = LoadClient.start(`${side} ${name}`, nodeArgs('BENCH_CLIENT_NODE_ARGS'));
+          loadClients.add(load);
+          loads[side] = load;
+          const connected = await load.command({ cmd: 'connect', url: clusters[side]!.url, count });
+          note(`connector ${name} ${side}: ${connected.connected} clients connected in ${Math.round(connected.ms)} ms (heartbeat ${connected.heartbeat ?? 'none'} s)`);
+        }
+        for (let round = 0; round < ROUNDS; round++) {
+          // Alternate which side goes first so drift (other load, thermal) hits both alike.
+          const order = round % 2 === 0 ? sides : [...sides].reverse();
+          for (const side of order) {
+            const load = loads[side]!;
+            const meter = cpuMeter({ client: load.pid, ...clusters[side]!.pids });
+            const result = await load.command({ cmd: 'requestLoop', route: ROUTE, body: BODY, warmupSeconds: WARMUP_SECONDS, seconds });
+            const cpu = meter.stop();
+            if ((cpu.other ?? 0) > BUSY_OTHER) busyRuns++;
+            if (result.failures > 0) throw new Error(`${side} ${name}: ${result.failures} requests failed (connection closed or code other than 200)`);
+            const rate = result.responses / result.seconds;
+            results[side].rate.push(rate);
+            results[side].p99.push(result.p99);
+            // CPU per request of each server process (the meter spans the warm-up too; requests/s is about the same there).
+            const micros = (proc: string): string => `${(((cpu[proc] ?? NaN) / 100) * 1e6 / rate).toFixed(0)} µs`;
+            note(
+              `connector ${name} round ${round + 1}/${ROUNDS} ${side}: ${Math.round(rate).toLocaleString('en-US')} requests/s, ` +
+                `p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, max ${result.max.toFixed(1)} ms; CPU ${formatCpu(cpu)}; ` +
+                `CPU per request: frontend ${micros('frontend')}, backend ${micros('backend')}`,
+            );
+          }
+        }
+      } finally {
+        for (const side of sides) {
+          const load = loads[side];
+          if (load) {
+            await load.stop();
+            loadClients.delete(load);
+          }
+        }
+      }
+      const value = (side: Side, key: 'rate' | 'p99'): number => (results[side][key].length ? median(results[side][key]) : NaN);
+      rows.push(row({ bench: 'connector', case: `${name}, requests/s`, shaddock: value('shaddock', 'rate'), baseline: BASELINE, baselineValue: value('baseline', 'rate'), unit: 'requests/s' }));
+      rows.push(row({ bench: 'connector', case: `${name}, p99 latency`, shaddock: value('shaddock', 'p99'), baseline: BASELINE, baselineValue: value('baseline', 'p99'), unit: 'ms' }));
+    }
+    printRows(rows, options);
+    if (busyRuns > 0) note(`connector: WARNING: during ${busyRuns} measured run(s) other processes used more than ${BUSY_OTHER}% of a core ("other" above): the machine was not idle, rerun for numbers to keep`);
+    for (const count of CASES) {
+      const name = `${count.toLocaleString('en-US')} clients`;
+      const rate = rows.find((r) => r.case === `${name}, requests/s`)!;
+      const p99 = rows.find((r) => r.case === `${name}, p99 latency`)!;
+      const holds = rate.ratio >= 1 && p99.shaddock <= p99.baselineValue;
+      note(`connector goal at ${name}: requests/s ≥ 1.0 × pinus (${rate.ratio.toFixed(2)}) at equal or better p99 (${p99.shaddock} vs ${p99.baselineValue} ms): ${holds ? 'met' : 'NOT MET'}`);
+    }
+    finished = true;
+  } catch (error) {
+    failed = true;
+    note(`connector bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  }
+
+  for (const load of loadClients) await load.stop();
+  for (const side of ['shaddock', 'baseline'] as const) {
+    try {
+      await clusters[side]?.stop();
+    } catch (error) {
+      failed = true;
+      note(`connector: stopping ${side} failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  await nats?.stop();
+  if (failed) process.exit(1);
+}
+
+function shaddockCluster(cluster: ShaddockCluster): Cluster {
+  const backend = Object.entries(cluster.pids).find(([id]) => id.startsWith('chat'));
+  return {
+    url: cluster.url,
+    // nats-server carries every request twice (connector → chat, chat → connector): its CPU is Shaddock's.
+    pids: { frontend: cluster.frontendPid, ...(backend ? { backend: backend[1] } : {}), 'nats-server': nats!.pid, master: cluster.masterPid },
+    stop: () => cluster.stop(),
+  };
+}
+
+function formatPids(pids: Record<string, number>): string {
+  return Object.entries(pids)
+    .map(([name, pid]) => `${name} pid ${pid}`)
+    .join(', ');
+}
+
+function nodeArgs(variable: string): string[] {
+  return (process.env[variable] ?? '').split(' ').filter(Boolean);
+}
+
+/** One request through the whole path, retried until it answers code 200 (the backend may join late). */
+async function probe(side: Side, url: string): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT;
+  let last = '';
+  while (Date.now() < deadline) {
+    let client: PomeloClient | undefined;
+    try {
+      client = await PomeloClient.open(url);
+      const reply = await Promise.race([
+        client.call<{ code?: number }>(ROUTE, JSON.parse(BODY)),
+        sleep(5_000).then(() => ({ code: -1, timeout: true })),
+      ]);
+      if (reply.code === 200) {
+        note(`connector: ${side} answers ${ROUTE}: ${JSON.stringify(reply)}`);
+        return;
+      }
+      last = JSON.stringify(reply);
+    } catch (error) {
+      last = error instanceof Error ? error.message : String(error);
+    } finally {
+      await client?.closeAndWait();
+    }
+    await sleep(200);
+  }
+  throw new Error(`${side}: ${ROUTE} did not answer code 200 within ${START_TIMEOUT} ms (last: ${last})`);
+}
+
+// --- pinus ---------------------------------------------------------------------------------------
+
+/**
+ * Starts the pinus app of apps/pinus-chat: a fresh base directory holding the generated config
+ * (free loopback ports) and a link to the app's handlers, then `node app.js env=bench` there, which
+ * is pinus's master; it spawns the connector and the chat server itself (detached, as pinus does
+ * outside `development`). Every process writes its pid into <base>/pids.
+ */
+async function startPinus(): Promise<Cluster> {
+  const base = mkdtempSync(join(tmpdir(), 'shaddock-bench-pinus-'));
+  pinusBase = base;
+  symlinkSync(join(pinusAppDir, 'app'), join(base, 'app'));
+  mkdirSync(join(base, 'config'));
+  const ports = new Set<number>();
+  while (ports.size < 4) ports.add(await freePort());
+  const [masterPort, connectorPort, clientPort, chatPort] = [...ports] as [number, number, number, number];
+  const json = (name: string, value: unknown): void => writeFileSync(join(base, 'config', name), `${JSON.stringify(value, null, 2)}\n`);
+  json('master.json', { bench: { id: 'master-server-1', host: '127.0.0.1', port: masterPort } });
+  json('servers.json', {
+    bench: {
+      connector: [{ id: 'connector-server-1', host: '127.0.0.1', port: connectorPort, clientHost: '127.0.0.1', clientPort, frontend: true }],
+      chat: [{ id: 'chat-server-1', host: '127.0.0.1', port: chatPort }],
+    },
+  });
+  // Warnings and errors only, on the console (the bench sends pinus's output to stderr).
+  json('log4js.json', { appenders: { console: { type: 'console' } }, categories: { default: { appenders: ['console'], level: 'warn' } } });
+
+  const master: ChildProcess = spawn(process.execPath, [...nodeArgs('BENCH_PINUS_NODE_ARGS'), join(pinusAppDir, 'app.js'), 'env=bench'], {
+    cwd: base,
+    env: { ...process.env, BENCH_PINUS_BASE: base, BENCH_HEARTBEAT: String(HEARTBEAT), NODE_ENV: 'bench' },
+    stdio: ['ignore', 2, 2],
+  });
+  let stopping = false;
+  if (master.pid !== undefined) pinusPids.add(master.pid);
+  master.once('exit', (code, sig) => {
+    if (!stopping) note(`connector: pinus master (pid ${master.pid}) exited (code ${code}, signal ${sig})`);
+  });
+
+  // The servers are up once both have written their pid.
+  const pidOf = (id: string): number | undefined => {
+    try {
+      return Number(readFileSync(join(base, 'pids', `${id}.pid`), 'utf8'));
+    } catch {
+      return undefined;
+    }
+  };
+  const deadline = Date.now() + START_TIMEOUT;
+  while (pidOf('connector-server-1') === undefined || pidOf('chat-server-1') === undefined) {
+    if (master.exitCode !== null || master.signalCode !== null) throw new Error('pinus master exited during start-up');
+    if (Date.now() > deadline) throw new Error(`pinus servers did not start within ${START_TIMEOUT} ms`);
+    await sleep(50);
+  }
+  const frontend = pidOf('connector-server-1')!;
+  const backend = pidOf('chat-server-1')!;
+  pinusPids.add(frontend);
+  pinusPids.add(backend);
+  return {
+    url: `ws://127.0.0.1:${clientPort}`,
+    pids: { frontend, backend, master: master.pid! },
+    async stop() {
+      stopping = true;
+      const pids = [...new Set([...pinusPids, ...pinusProcesses(base)])];
+      await stopPids(pids);
+      rmSync(base, { recursive: true, force: true });
+      pinusBase = undefined;
+    },
+  };
+}
+
+/** Every process whose environment names this base directory (pinus's master and what it spawned). */
+function pinusProcesses(base: string): number[] {
+  const found: number[] = [];
+  const marker = `BENCH_PINUS_BASE=${base}\0`;
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return found;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/environ`, 'latin1').includes(marker)) found.push(Number(entry));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return found;
+}
