@@ -270,10 +270,10 @@ describe('connector limits, sessions and pushes (fixture cluster)', () => {
     await arrived(1);
     const request = (id: number, body: object): Buffer => Package.encode(4, Message.encode(id, 0, false, 'echo.echoHandler.echo', Buffer.from(JSON.stringify(body))));
     raw.write(Buffer.concat([Package.encode(2), request(1, { first: true }), Package.encode(3), request(2, { second: true })]));
-    await arrived(4); // handshake answer, two responses, the heartbeat answer
+    await arrived(5); // handshake answer, the first heartbeat (sent at the ack), two responses, the heartbeat answer
     const decoded = Package.decode(received);
     const packages = Array.isArray(decoded) ? decoded : [decoded];
-    assert.deepEqual(packages.map((p) => p.type).sort(), [1, 3, 4, 4]);
+    assert.deepEqual(packages.map((p) => p.type).sort(), [1, 3, 3, 4, 4]);
     const bodies = packages.filter((p) => p.type === 4).map((p) => (JSON.parse(Message.decode(p.body).body.toString()) as { msg: unknown }).msg);
     assert.deepEqual(bodies, [{ first: true }, { second: true }]);
     raw.destroy();

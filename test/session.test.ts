@@ -3,19 +3,28 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createActor, SimulatedClock } from 'xstate';
-import { sessionMachine, type SessionPort } from '../src/machines/session.ts';
+import { MachineRunner } from '../src/actors/machine-runner.ts';
+import { sessionMachine, type SessionEvent, type SessionPort } from '../src/machines/session.ts';
 import { stateName } from '../src/machines/state-name.ts';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 
-function session(timing: { idleTimeout?: number; handshakeTimeout?: number; closeTimeout?: number } = {}) {
+/** The connector runs sessions on a MachineRunner; every test runs on both it and an xstate actor. */
+type Runner = 'actor' | 'runner';
+
+const packageEvents = new Set(['HANDSHAKE', 'HANDSHAKE_ACK', 'HEARTBEAT', 'DATA']);
+
+function start(runner: Runner, timing: { idleTimeout?: number; handshakeTimeout?: number; closeTimeout?: number } = {}) {
   const clock = new SimulatedClock();
   const effects: string[] = [];
   let ended: string | undefined;
+  let lastSeen = 0;
   const port: SessionPort = {
     verifyHandshake: (body) => void effects.push(`verify ${new TextDecoder().decode(body)}`),
     sendHandshake: (body) => void effects.push(`handshake ${new TextDecoder().decode(body)}`),
     answerHeartbeat: () => void effects.push(`heartbeat@${clock.now()}`),
+    startHeartbeat: () => void effects.push(`first heartbeat@${clock.now()}`),
+    silentFor: () => clock.now() - lastSeen,
     dispatch: (body) => void effects.push(`dispatch ${new TextDecoder().decode(body)}`),
     sendKick: (reason) => void effects.push(`kick ${reason}`),
     close: () => void effects.push(`close@${clock.now()}`),
@@ -25,11 +34,25 @@ function session(timing: { idleTimeout?: number; handshakeTimeout?: number; clos
       effects.push(`ended ${reason}`);
     },
   };
-  const actor = createActor(sessionMachine, {
-    clock,
-    input: { port, idleTimeout: timing.idleTimeout ?? 2_000, handshakeTimeout: timing.handshakeTimeout ?? 5_000, closeTimeout: timing.closeTimeout ?? 1_000 },
-  }).start();
-  const state = (): string => stateName(actor.getSnapshot().value);
+  const input = { port, idleTimeout: timing.idleTimeout ?? 2_000, handshakeTimeout: timing.handshakeTimeout ?? 5_000, closeTimeout: timing.closeTimeout ?? 1_000 };
+  const machine =
+    runner === 'actor'
+      ? (() => {
+          const a = createActor(sessionMachine, { clock, input }).start();
+          return { send: (event: SessionEvent) => a.send(event), value: () => a.getSnapshot().value };
+        })()
+      : (() => {
+          const r = new MachineRunner(sessionMachine, input, clock);
+          return { send: (event: SessionEvent) => r.send(event), value: () => r.snapshot.value };
+        })();
+  // A package from the client is a sign of life: the connection records when it came.
+  const actor = {
+    send(event: SessionEvent): void {
+      if (packageEvents.has(event.type)) lastSeen = clock.now();
+      machine.send(event);
+    },
+  };
+  const state = (): string => stateName(machine.value());
   /** Handshake, accept and ack: a working session. */
   const work = (): void => {
     actor.send({ type: 'HANDSHAKE', body: bytes('{"sys":{}}') });
@@ -39,7 +62,9 @@ function session(timing: { idleTimeout?: number; handshakeTimeout?: number; clos
   return { actor, clock, effects, state, work, ended: () => ended };
 }
 
-describe('session machine', () => {
+for (const mode of ['actor', 'runner'] as const) describe(`session machine (${mode === 'actor' ? 'xstate actor' : 'MachineRunner, as the connector runs it'})`, () => {
+  const session = (timing?: { idleTimeout?: number; handshakeTimeout?: number; closeTimeout?: number }) => start(mode, timing);
+
   test('handshake, verify, answer, ack: working; data and heartbeats then flow', () => {
     const s = session();
     assert.equal(s.state(), 'handshaking.waiting');
@@ -52,7 +77,7 @@ describe('session machine', () => {
     s.actor.send({ type: 'DATA', body: bytes('request') });
     s.clock.increment(500);
     s.actor.send({ type: 'HEARTBEAT' });
-    assert.deepEqual(s.effects, ['verify {"sys":{}}', 'handshake {"code":200}', 'dispatch request', 'heartbeat@500']);
+    assert.deepEqual(s.effects, ['verify {"sys":{}}', 'handshake {"code":200}', 'first heartbeat@0', 'dispatch request', 'heartbeat@500']);
   });
 
   test('silence in working closes after the idle timeout; every package restarts the timer', () => {

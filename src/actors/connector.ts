@@ -1,5 +1,4 @@
 import { gunzipSync } from 'node:zlib';
-import { createActor, type Actor } from 'xstate';
 import type { Logger } from '../logger.ts';
 import { sessionMachine, type SessionPort } from '../machines/session.ts';
 import { HybridServer, type ClientLink, type LinkHandler } from '../transport/connector/hybrid-server.ts';
@@ -14,6 +13,7 @@ import {
   type Package,
 } from '../transport/connector/protocol.ts';
 import type { RouteDictionary } from './dictionary.ts';
+import { MachineRunner } from './machine-runner.ts';
 import { FrontendSession, type SessionOwner, type SessionSnapshot } from './session.ts';
 
 /**
@@ -164,7 +164,7 @@ export class Connector implements SessionOwner {
     if (this.connections.size > 0) {
       // Each session closes politely and is destroyed after closeTimeout if its peer lingers.
       const emptied = new Promise<void>((resolve) => (this.emptied = resolve));
-      for (const connection of [...this.connections.values()]) connection.actor.send({ type: 'SHUTDOWN' });
+      for (const connection of [...this.connections.values()]) connection.machine.send({ type: 'SHUTDOWN' });
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([emptied, new Promise((resolve) => (timer = setTimeout(resolve, this.timing.closeTimeout + 500)))]);
       clearTimeout(timer);
@@ -184,7 +184,7 @@ export class Connector implements SessionOwner {
   /** Kicks every session of `uid`; returns how many. */
   kickByUid(uid: string, reason = 'kicked'): number {
     const connections = [...(this.byUid.get(uid) ?? [])];
-    for (const connection of connections) connection.actor.send({ type: 'KICK', reason });
+    for (const connection of connections) connection.machine.send({ type: 'KICK', reason });
     return connections.length;
   }
 
@@ -202,7 +202,7 @@ export class Connector implements SessionOwner {
 
   /** @internal SessionOwner */
   kick(session: FrontendSession, reason: string): void {
-    this.connections.get(session.id)?.actor.send({ type: 'KICK', reason });
+    this.connections.get(session.id)?.machine.send({ type: 'KICK', reason });
   }
 
   /** Applies a backend's session operation (see `SessionOperation`). */
@@ -261,7 +261,7 @@ export class Connector implements SessionOwner {
     const id = this.nextId++;
     const connection = new Connection(this, link, new FrontendSession(id, this.options.frontendId, this));
     this.connections.set(id, connection);
-    connection.actor.start();
+    connection.start();
     return connection;
   }
 
@@ -290,7 +290,7 @@ export class Connector implements SessionOwner {
   async verify(connection: Connection, body: Uint8Array): Promise<void> {
     const { config } = this.options;
     const reject = (code: number, reason: string): void => {
-      connection.actor.send({ type: 'REJECTED', response: json({ code }), reason });
+      connection.machine.send({ type: 'REJECTED', response: json({ code }), reason });
     };
     let request: HandshakeRequest;
     try {
@@ -321,7 +321,7 @@ export class Connector implements SessionOwner {
       }
       sys.useDict = true;
     }
-    connection.actor.send({ type: 'ACCEPTED', response: json(user === undefined ? { code: CODE_OK, sys } : { code: CODE_OK, sys, user }) });
+    connection.machine.send({ type: 'ACCEPTED', response: json(user === undefined ? { code: CODE_OK, sys } : { code: CODE_OK, sys, user }) });
   }
 
   /** @internal One data package from a working client. */
@@ -333,7 +333,7 @@ export class Connector implements SessionOwner {
         throw new ProtocolError(`clients send requests and notifies, not message type ${message.type}`, 0);
       }
     } catch (error) {
-      connection.actor.send({ type: 'INVALID', reason: (error as Error).message });
+      connection.machine.send({ type: 'INVALID', reason: (error as Error).message });
       return;
     }
     const isRequest = message.type === MessageType.Request;
@@ -415,50 +415,61 @@ function parseBody(message: Message): unknown {
   }
 }
 
-/** One client: its link, its session and the machine that decides what its packages may do. */
+/**
+ * One client: its link, its session, and its session machine, which decides what its packages may
+ * do. The machine runs on a {@link MachineRunner} (no actor per connection: they are thousands).
+ * Data packages of a working session go straight to the connector, the one hot path; everything
+ * else, and data in any other state, goes through the machine.
+ */
 class Connection implements SessionPort, LinkHandler {
-  readonly actor: Actor<typeof sessionMachine>;
+  machine!: MachineRunner<typeof sessionMachine>;
+  /** Date.now() of the last package from the client. */
+  private lastSeen = Date.now();
 
   constructor(
     private readonly connector: Connector,
     readonly link: ClientLink,
     readonly session: FrontendSession,
-  ) {
-    this.actor = createActor(sessionMachine, { input: { port: this, ...connector.timing } });
+  ) {}
+
+  start(): void {
+    this.machine = new MachineRunner(sessionMachine, { port: this, ...this.connector.timing });
   }
 
   get working(): boolean {
-    return this.actor.getSnapshot().value === 'working';
+    return this.machine.value === 'working';
   }
 
   // LinkHandler: packages up from the transport.
   packages(packages: Package[]): void {
+    this.lastSeen = Date.now();
     for (const { type, body } of packages) {
       switch (type) {
+        case PackageType.Data:
+          if (this.working) this.connector.dispatch(this, body);
+          else this.machine.send({ type: 'DATA', body });
+          break;
         case PackageType.Handshake:
-          this.actor.send({ type: 'HANDSHAKE', body });
+          this.machine.send({ type: 'HANDSHAKE', body });
           break;
         case PackageType.HandshakeAck:
-          this.actor.send({ type: 'HANDSHAKE_ACK' });
+          this.machine.send({ type: 'HANDSHAKE_ACK' });
           break;
         case PackageType.Heartbeat:
-          this.actor.send({ type: 'HEARTBEAT' });
-          break;
-        case PackageType.Data:
-          this.actor.send({ type: 'DATA', body });
+          this.machine.send({ type: 'HEARTBEAT' });
           break;
         default:
-          this.actor.send({ type: 'INVALID', reason: `clients do not send package type ${type}` });
+          this.machine.send({ type: 'INVALID', reason: `clients do not send package type ${type}` });
       }
     }
   }
 
   invalid(error: ProtocolError): void {
-    this.actor.send({ type: 'INVALID', reason: error.message });
+    this.machine.send({ type: 'INVALID', reason: error.message });
   }
 
   closed(reason: string): void {
-    this.actor.send({ type: 'LINK_CLOSED', reason });
+    this.machine.send({ type: 'LINK_CLOSED', reason });
   }
 
   // SessionPort: effects the machine asks for.
@@ -472,6 +483,14 @@ class Connection implements SessionPort, LinkHandler {
 
   answerHeartbeat(): void {
     this.link.send(HEARTBEAT);
+  }
+
+  startHeartbeat(): void {
+    if (this.connector.heartbeatSeconds > 0) this.link.send(HEARTBEAT);
+  }
+
+  silentFor(): number {
+    return Date.now() - this.lastSeen;
   }
 
   dispatch(body: Uint8Array): void {

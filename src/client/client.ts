@@ -504,10 +504,9 @@ export class ShaddockClient<R extends RouteMap = DefaultRoutes, P extends PushMa
     connection.state = 'working';
     connection.established = true;
     connection.transport.send(encodePackage(PackageType.HandshakeAck));
-    if (heartbeat > 0) {
-      connection.transport.send(encodePackage(PackageType.Heartbeat));
-      this.watchSilence(connection);
-    }
+    // The server sends the first heartbeat once it has the ack; the client answers each one
+    // `heartbeat` seconds later (Pomelo's rhythm), so only the silence watch starts here.
+    if (heartbeat > 0) this.watchSilence(connection);
     const result: ConnectResult = { heartbeat, user: reply.user, dictVersion: this.cachedDictVersion };
     this.lastResult = result;
     connection.handshake.resolve(result);

@@ -8,8 +8,12 @@ import { assign, setup } from 'xstate';
  * - `handshaking.verifying`: the handshake arrived; the connector checks it (client version,
  *   the app's own handshake function) and answers `ACCEPTED` or `REJECTED`.
  * - `handshaking.acking`: the handshake answer was sent; waiting for the client's ack.
- * - `working`: requests, notifies and heartbeats flow. Any package counts as a sign of life;
- *   after `idleTimeout` ms of silence the session closes (Pomelo: about twice the heartbeat).
+ * - `working`: requests, notifies and heartbeats flow. On entry the server sends the first
+ *   heartbeat (Pomelo's clients only ever answer the server's). Any package counts as a sign of
+ *   life; after `idleTimeout` ms of silence the session closes (Pomelo: about twice the
+ *   heartbeat). The connection keeps the time of the last package (`port.silentFor()`), so a
+ *   busy client costs no timer work: the one idle timer, when it fires, either closes the
+ *   session or re-arms itself for the time left.
  * - `closing`: the link is being closed (after a kick, a timeout, bad input or a server stop);
  *   forced shut after `closeTimeout` ms if the peer does not finish the close.
  * - `closed`: final. The reason is in the context.
@@ -29,6 +33,10 @@ export interface SessionPort {
   sendHandshake(body: Uint8Array): void;
   /** Answer a client's heartbeat. */
   answerHeartbeat(): void;
+  /** The handshake is complete: send the first heartbeat, if heartbeats are on. */
+  startHeartbeat(): void;
+  /** ms since the client's last package. */
+  silentFor(): number;
   /** Handle one data package (a request or notify) from a working client. */
   dispatch(body: Uint8Array): void;
   /** Send a kick package with this reason. */
@@ -81,6 +89,7 @@ export const sessionMachine = setup({
     verify: ({ context, event }) => context.port.verifyHandshake((event as { body: Uint8Array }).body),
     sendHandshake: ({ context, event }) => context.port.sendHandshake((event as { response: Uint8Array }).response),
     answerHeartbeat: ({ context }) => context.port.answerHeartbeat(),
+    startHeartbeat: ({ context }) => context.port.startHeartbeat(),
     dispatch: ({ context, event }) => context.port.dispatch((event as { body: Uint8Array }).body),
     sendKick: ({ context, event }) => context.port.sendKick((event as { reason: string }).reason),
     close: ({ context }) => context.port.close(),
@@ -93,11 +102,12 @@ export const sessionMachine = setup({
     }),
   },
   guards: {
-    idleTimeoutSet: ({ context }) => context.idleTimeout > 0,
+    silentTooLong: ({ context }) => context.idleTimeout > 0 && context.port.silentFor() >= context.idleTimeout,
   },
   delays: {
     handshakeTimeout: ({ context }) => context.handshakeTimeout,
-    idleTimeout: ({ context }) => context.idleTimeout,
+    // The time left until `idleTimeout` ms of silence; with no idle timeout, the longest timer there is.
+    idleLeft: ({ context }) => (context.idleTimeout > 0 ? Math.max(1, context.idleTimeout - context.port.silentFor()) : 0x7fffffff),
     closeTimeout: ({ context }) => context.closeTimeout,
   },
 }).createMachine({
@@ -134,17 +144,22 @@ export const sessionMachine = setup({
         acking: {
           on: {
             HANDSHAKE: { target: '#session.closing', actions: { type: 'because', params: { reason: 'second handshake' } } },
-            HANDSHAKE_ACK: { target: '#session.working' },
+            HANDSHAKE_ACK: { target: '#session.working', actions: 'startHeartbeat' },
           },
         },
       },
     },
     working: {
-      after: { idleTimeout: { guard: 'idleTimeoutSet', target: 'closing', actions: { type: 'because', params: { reason: 'heartbeat timeout' } } } },
+      after: {
+        idleLeft: [
+          { guard: 'silentTooLong', target: 'closing', actions: { type: 'because', params: { reason: 'heartbeat timeout' } } },
+          // Heard from since the timer was set: wait for the rest of the timeout.
+          { target: 'working', reenter: true },
+        ],
+      },
       on: {
-        // Re-entering restarts the idle timer: any package is a sign of life.
-        HEARTBEAT: { target: 'working', reenter: true, actions: 'answerHeartbeat' },
-        DATA: { target: 'working', reenter: true, actions: 'dispatch' },
+        HEARTBEAT: { actions: 'answerHeartbeat' },
+        DATA: { actions: 'dispatch' },
         HANDSHAKE: { target: 'closing', actions: { type: 'because', params: { reason: 'second handshake' } } },
         HANDSHAKE_ACK: { target: 'closing', actions: { type: 'because', params: { reason: 'second handshake ack' } } },
         KICK: { target: 'closing', actions: ['sendKick', 'eventReason'] },

@@ -149,7 +149,6 @@ export class PinusClient {
     if (type === TYPE.handshake) {
       this.handshake = JSON.parse(body.toString()) as Handshake;
       if (this.handshake.code === 200) this.sendRaw(Package.encode(TYPE.ack));
-      if (this.handshake.code === 200 && this.options.heartbeat !== false && this.handshake.sys?.heartbeat) this.sendRaw(Package.encode(TYPE.heartbeat));
       this.onHandshake?.(this.handshake);
     } else if (type === TYPE.heartbeat) {
       this.heartbeats++;

@@ -1,6 +1,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { clearTimeout, setTimeout } from 'node:timers';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { decodePackages, PackageReader, ProtocolError, type Package } from './protocol.ts';
 
@@ -63,7 +64,7 @@ export class HybridServer {
   private open = 0;
   private readonly sockets = new Set<Socket>();
 
-  constructor(private readonly options: HybridServerOptions) {
+  constructor(readonly options: HybridServerOptions) {
     this.net = createNetServer({ noDelay: true }, (socket) => this.connection(socket));
     this.http = createHttpServer({ headersTimeout: options.firstByteTimeout, requestTimeout: options.firstByteTimeout });
     this.http.on('request', (_request, response) => {
@@ -71,7 +72,7 @@ export class HybridServer {
       response.end('this port speaks Pomelo over WebSocket (upgrade) or TCP\n');
     });
     this.http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-      this.wss.handleUpgrade(request, socket, head, (ws) => this.webSocket(ws, socket as Socket));
+      this.wss.handleUpgrade(request, socket, head, (ws) => this.webSocket(ws));
     });
     this.http.on('clientError', (_error, socket) => socket.destroy());
     // A WebSocket message may hold several packages, each up to the limit; the header is 4 bytes.
@@ -116,80 +117,132 @@ export class HybridServer {
 
   private connection(socket: Socket): void {
     const max = this.options.maxConnections;
-    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     if (max !== undefined && this.open >= max) {
       socket.destroy();
-      this.options.refused?.(remote, `max-connections (${max}) reached`);
+      this.options.refused?.(remoteOf(socket), `max-connections (${max}) reached`);
       return;
     }
     this.open++;
     this.sockets.add(socket);
-    socket.once('close', () => {
-      this.open--;
-      this.sockets.delete(socket);
-    });
-    socket.on('error', () => {
-      // A reset or broken pipe: 'close' follows and tells the link.
-    });
-    socket.setTimeout(this.options.firstByteTimeout, () => {
-      socket.destroy();
-      this.options.refused?.(remote, 'sent nothing');
-    });
-    socket.once('data', (chunk: Buffer) => {
-      socket.setTimeout(0);
-      const first = chunk[0]!;
-      if (HTTP_FIRST_BYTE.test(String.fromCharCode(first))) {
-        // Hand the socket, and the bytes already read, to the HTTP parser; `ws` takes the upgrade.
-        this.http.emit('connection', socket);
-        socket.emit('data', chunk);
-      } else if (first >= 1 && first <= 5) {
-        new TcpLink(socket, remote, this.options).start(chunk);
-      } else {
-        socket.destroy();
-        this.options.refused?.(remote, `first byte 0x${first.toString(16).padStart(2, '0')} is neither HTTP nor a package type`);
-      }
-    });
+    // Per-connection state lives on the socket and the handlers are shared functions: no closure,
+    // bound function or timer is kept per client once it is connected (an idle connection's cost
+    // is what the memory bench measures). A plain timer rather than socket.setTimeout, which
+    // leaves a cleared timer and a bound callback on the socket for its whole life.
+    const state = socket as Socket & Tagged;
+    state[SERVER] = this;
+    state[FIRST_BYTE] = setTimeout(silentTooLong, this.options.firstByteTimeout, state);
+    socket.on('close', socketClosed);
+    socket.on('error', ignore);
+    socket.once('data', firstData);
   }
 
-  private webSocket(ws: WebSocket, socket: Socket): void {
-    new WsLink(ws, `${socket.remoteAddress}:${socket.remotePort}`, this.options).start();
+  /** @internal The first chunk of a connection: decide what it is. */
+  classify(socket: Socket, chunk: Buffer): void {
+    const first = chunk[0]!;
+    if (HTTP_FIRST_BYTE.test(String.fromCharCode(first))) {
+      // Hand the socket, and the bytes already read, to the HTTP parser; `ws` takes the upgrade.
+      this.http.emit('connection', socket);
+      socket.emit('data', chunk);
+    } else if (first >= 1 && first <= 5) {
+      new TcpLink(socket, this.options).start(chunk);
+    } else {
+      socket.destroy();
+      this.options.refused?.(remoteOf(socket), `first byte 0x${first.toString(16).padStart(2, '0')} is neither HTTP nor a package type`);
+    }
   }
+
+  /** @internal */
+  closed(socket: Socket): void {
+    this.open--;
+    this.sockets.delete(socket);
+  }
+
+  private webSocket(ws: WebSocket): void {
+    new WsLink(ws, this.options).start();
+  }
+}
+
+const SERVER = Symbol('shaddock.server');
+const FIRST_BYTE = Symbol('shaddock.firstByteTimer');
+const LINK = Symbol('shaddock.link');
+
+interface Tagged {
+  [SERVER]: HybridServer;
+  [FIRST_BYTE]: ReturnType<typeof setTimeout> | undefined;
+}
+
+function remoteOf(socket: Socket): string {
+  return `${socket.remoteAddress}:${socket.remotePort}`;
+}
+
+function ignore(): void {
+  // A reset or broken pipe: 'close' follows and tells the link.
+}
+
+function stopFirstByteTimer(socket: Socket & Tagged): void {
+  clearTimeout(socket[FIRST_BYTE]);
+  socket[FIRST_BYTE] = undefined;
+}
+
+function silentTooLong(socket: Socket & Tagged): void {
+  socket[FIRST_BYTE] = undefined;
+  socket.destroy();
+  socket[SERVER].options.refused?.(remoteOf(socket), 'sent nothing');
+}
+
+function firstData(this: Socket & Tagged, chunk: Buffer): void {
+  stopFirstByteTimer(this);
+  this[SERVER].classify(this, chunk);
+}
+
+function socketClosed(this: Socket & Tagged): void {
+  stopFirstByteTimer(this);
+  this[SERVER].closed(this);
 }
 
 class TcpLink implements ClientLink {
   readonly kind = 'tcp';
   private readonly reader: PackageReader;
-  private handler: LinkHandler | undefined;
+  private handler!: LinkHandler;
+  private failed = false;
 
   constructor(
     private readonly socket: Socket,
-    readonly remote: string,
     private readonly options: HybridServerOptions,
   ) {
     this.reader = new PackageReader(options.maxPackageSize);
   }
 
+  get remote(): string {
+    return remoteOf(this.socket);
+  }
+
   start(first: Buffer): void {
-    const handler = (this.handler = this.options.accept(this));
-    let closed = false;
-    this.socket.once('close', (hadError) => {
-      closed = true;
-      handler.closed(hadError ? 'connection error' : 'client closed');
-    });
-    const receive = (chunk: Buffer): void => {
-      if (closed) return;
-      let packages: Package[];
-      try {
-        packages = this.reader.push(chunk);
-      } catch (error) {
-        this.socket.off('data', receive);
-        handler.invalid(error as ProtocolError);
-        return;
-      }
-      if (packages.length) handler.packages(packages);
-    };
-    this.socket.on('data', receive);
-    receive(first);
+    (this.socket as Socket & { [LINK]: TcpLink })[LINK] = this;
+    this.handler = this.options.accept(this);
+    this.socket.on('close', tcpClosed);
+    this.socket.on('data', tcpData);
+    this.receive(first);
+  }
+
+  /** @internal */
+  receive(chunk: Buffer): void {
+    if (this.failed) return;
+    let packages: Package[];
+    try {
+      packages = this.reader.push(chunk);
+    } catch (error) {
+      this.failed = true;
+      this.handler.invalid(error as ProtocolError);
+      return;
+    }
+    if (packages.length) this.handler.packages(packages);
+  }
+
+  /** @internal */
+  gone(hadError: boolean): void {
+    this.failed = true;
+    this.handler.closed(hadError ? 'connection error' : 'client closed');
   }
 
   send(bytes: Uint8Array): void {
@@ -210,38 +263,58 @@ class TcpLink implements ClientLink {
   }
 }
 
+function tcpData(this: Socket & { [LINK]: TcpLink }, chunk: Buffer): void {
+  this[LINK].receive(chunk);
+}
+
+function tcpClosed(this: Socket & { [LINK]: TcpLink }, hadError: boolean): void {
+  this[LINK].gone(hadError);
+}
+
 class WsLink implements ClientLink {
   readonly kind = 'ws';
+  private handler!: LinkHandler;
+  private failed = false;
 
   constructor(
     private readonly ws: WebSocket,
-    readonly remote: string,
     private readonly options: HybridServerOptions,
   ) {}
 
+  get remote(): string {
+    const socket = (this.ws as unknown as { _socket?: Socket })._socket;
+    return socket ? remoteOf(socket) : 'unknown';
+  }
+
   start(): void {
-    const handler = this.options.accept(this);
-    const { maxPackageSize } = this.options;
-    let failed = false;
-    this.ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (failed) return;
-      let packages: Package[];
-      try {
-        if (!isBinary) throw new ProtocolError('text frame: Pomelo packages travel in binary frames', 0);
-        packages = decodePackages(data, maxPackageSize);
-      } catch (error) {
-        failed = true;
-        handler.invalid(error as ProtocolError);
-        return;
-      }
-      handler.packages(packages);
-    });
-    this.ws.on('error', () => {
-      // e.g. a frame over maxPayload: `ws` closes the connection and 'close' follows.
-    });
-    this.ws.once('close', (code: number) => {
-      handler.closed(code === 1009 ? `package over the ${maxPackageSize}-byte limit` : code === 1000 || code === 1005 ? 'client closed' : `connection closed (${code})`);
-    });
+    (this.ws as WebSocket & { [LINK]: WsLink })[LINK] = this;
+    this.handler = this.options.accept(this);
+    this.ws.on('message', wsMessage);
+    // e.g. a frame over maxPayload: `ws` closes the connection and 'close' follows.
+    this.ws.on('error', ignore);
+    this.ws.on('close', wsClosed);
+  }
+
+  /** @internal */
+  receive(data: Buffer, isBinary: boolean): void {
+    if (this.failed) return;
+    let packages: Package[];
+    try {
+      if (!isBinary) throw new ProtocolError('text frame: Pomelo packages travel in binary frames', 0);
+      packages = decodePackages(data, this.options.maxPackageSize);
+    } catch (error) {
+      this.failed = true;
+      this.handler.invalid(error as ProtocolError);
+      return;
+    }
+    this.handler.packages(packages);
+  }
+
+  /** @internal */
+  gone(code: number): void {
+    this.failed = true;
+    const limit = this.options.maxPackageSize;
+    this.handler.closed(code === 1009 ? `package over the ${limit}-byte limit` : code === 1000 || code === 1005 ? 'client closed' : `connection closed (${code})`);
   }
 
   send(bytes: Uint8Array): void {
@@ -260,4 +333,12 @@ class WsLink implements ClientLink {
   destroy(): void {
     this.ws.terminate();
   }
+}
+
+function wsMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  (this as WebSocket & { [LINK]: WsLink })[LINK].receive(data, isBinary);
+}
+
+function wsClosed(this: WebSocket, code: number): void {
+  (this as WebSocket & { [LINK]: WsLink })[LINK].gone(code);
 }
