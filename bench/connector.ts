@@ -18,7 +18,8 @@ const ROUTE = 'chat.chatHandler.send';
 /** The request body every client sends (small JSON, as in a chat). */
 const BODY = JSON.stringify({ rid: 'bench', content: 'hello from the connector bench' });
 const ROUNDS = 3;
-const WARMUP_SECONDS = 1;
+// Long enough for both servers' hot paths to be compiled before anything is counted.
+const WARMUP_SECONDS = 3;
 /** Seconds between heartbeats on both servers: the load client answers them like pomelo-client. */
 const HEARTBEAT = 10;
 const START_TIMEOUT = 60_000;

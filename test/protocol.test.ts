@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import pinus from 'pinus-protocol/dist/index.js';
 import {
   decodeMessage,
+  encodeDataPackage,
   decodePackages,
   encodeMessage,
   encodePackage,
@@ -135,4 +136,10 @@ describe('packages', () => {
       }
     }
   });
+});
+
+test('encodeDataPackage is encodePackage(Data, encodeMessage(m)) in one allocation, for every sample', () => {
+  for (const m of sampleMessages()) {
+    assert.deepEqual(encodeDataPackage(m), encodePackage(PackageType.Data, encodeMessage(m)));
+  }
 });

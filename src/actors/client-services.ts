@@ -2,7 +2,8 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { ServerEntry } from '../config/types.ts';
 import { UnknownRouteError } from '../errors.ts';
 import { decode, encode } from '../transport/codec.ts';
-import { callRemote, RpcServer } from '../transport/rpc.ts';
+import { ForwardClient, ForwardServer } from '../transport/forwarding.ts';
+import { RpcServer } from '../transport/rpc.ts';
 import type { Subjects } from '../transport/subjects.ts';
 import type { Application } from './application.ts';
 import { ChannelService } from './channel.ts';
@@ -26,7 +27,8 @@ export class ClientServices {
   readonly backendSessionService: BackendSessionService;
   private readonly handlers: RemoteTable;
   private connector: Connector | undefined;
-  private handlerRpc: RpcServer | undefined;
+  private handlerServer: ForwardServer | undefined;
+  private forwarder: ForwardClient | undefined;
   private sessionRpc: RpcServer | undefined;
   private pushSubscription: Subscription | undefined;
 
@@ -63,13 +65,25 @@ export class ClientServices {
     for (const [name, definition] of await loadDefinitions(app.base, entry.serverType, 'handler')) {
       this.handlers.add(name, instantiate(definition, app));
     }
-    this.handlerRpc = new RpcServer(nc, subjects.handler(entry.id), (request) => {
-      const [msg, snapshot] = request.args as [unknown, SessionSnapshot];
-      const session = this.backendSessionService.create(snapshot);
-      return this.handle({ route: `${entry.serverType}.${request.remote}.${request.method}`, serverType: entry.serverType, handler: request.remote, method: request.method }, msg, session);
-    });
-    this.handlerRpc.start();
+    this.handlerServer = new ForwardServer(
+      nc,
+      subjects,
+      entry.id,
+      (handler, method, msg, snapshot) => {
+        const session = this.backendSessionService.create(snapshot as SessionSnapshot);
+        return this.handle({ route: `${entry.serverType}.${handler}.${method}`, serverType: entry.serverType, handler, method }, msg, session);
+      },
+      (error) => app.logger.warn({ err: error }, 'malformed forwarded calls dropped'),
+    );
+    this.handlerServer.start();
     if (!entry.frontend) return;
+
+    const forwarder = new ForwardClient(nc, subjects, entry.id);
+    forwarder.start();
+    this.forwarder = forwarder;
+    this.directory.on('down', (server, why) => {
+      if (why === 'silent') forwarder.serverGone(server.id);
+    });
 
     const connector = new Connector({
       frontendId: entry.id,
@@ -101,7 +115,7 @@ export class ClientServices {
 
   /** Draining: a frontend takes no new clients; in-flight client requests and forwarded ones finish. */
   async drain(): Promise<void> {
-    await Promise.all([this.connector?.drain(), this.handlerRpc?.drain()]);
+    await Promise.all([this.connector?.drain(), this.handlerServer?.drain()]);
   }
 
   /** Closes every client session (their `closed` listeners run), then the session and push subjects. */
@@ -109,7 +123,8 @@ export class ClientServices {
     await this.connector?.close();
     this.pushSubscription?.unsubscribe();
     await this.sessionRpc?.drain();
-    await this.handlerRpc?.drain();
+    await this.handlerServer?.drain();
+    this.forwarder?.stop();
   }
 
   /** A client request on this frontend: handled here when the route's type is ours, else forwarded. */
@@ -117,8 +132,7 @@ export class ClientServices {
     if (route.serverType === this.entry.serverType) return this.handle(route, msg, session);
     try {
       const server = this.app.serverFor(route.serverType, session);
-      const request = { remote: route.handler, method: route.method, args: [msg, session.toJSON()] };
-      return callRemote(this.nc, this.subjects.handler(server.id), server.id, request, this.rpcTimeout);
+      return this.forwarder!.call(server.id, route.handler, route.method, msg, session.toJSON(), this.rpcTimeout);
     } catch (error) {
       return Promise.reject(error);
     }

@@ -3,7 +3,7 @@ import type { Logger } from '../logger.ts';
 import { sessionMachine, type SessionPort } from '../machines/session.ts';
 import { HybridServer, type ClientLink, type LinkHandler } from '../transport/connector/hybrid-server.ts';
 import {
-  encodeMessage,
+  encodeDataPackage,
   encodePackage,
   decodeMessage,
   MessageType,
@@ -230,10 +230,7 @@ export class Connector implements SessionOwner {
   /** Delivers a push: the package is encoded once and written to every matching session. */
   deliver(push: PushMessage): number {
     const code = this.useDict ? this.options.dictionary.code(push.route) : undefined;
-    const bytes = encodePackage(
-      PackageType.Data,
-      encodeMessage({ type: MessageType.Push, id: 0, route: code ?? push.route, compressRoute: code !== undefined, body: push.body }),
-    );
+    const bytes = encodeDataPackage({ type: MessageType.Push, id: 0, route: code ?? push.route, compressRoute: code !== undefined, body: push.body });
     let sent = 0;
     if (push.all) {
       for (const connection of this.connections.values()) {
@@ -377,8 +374,7 @@ export class Connector implements SessionOwner {
 
   private respond(connection: Connection, id: number, response: unknown): void {
     if (!connection.working) return;
-    const body = encodeMessage({ type: MessageType.Response, id, route: '', compressRoute: false, body: json(response) });
-    connection.link.send(encodePackage(PackageType.Data, body));
+    connection.link.send(encodeDataPackage({ type: MessageType.Response, id, route: '', compressRoute: false, body: json(response) }));
   }
 
   private parseRoute(message: Message): ParsedRoute {

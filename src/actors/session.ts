@@ -51,13 +51,24 @@ export interface SessionOwner {
 }
 
 abstract class BaseSession {
-  uid: string | undefined;
+  protected bound: string | undefined;
   protected settings: Record<string, unknown> | undefined;
+  /** The last snapshot made, until uid or settings change: forwarding a request reuses it. */
+  private snapshot: SessionSnapshot | undefined;
 
   constructor(
     readonly id: number,
     readonly frontendId: string,
   ) {}
+
+  get uid(): string | undefined {
+    return this.bound;
+  }
+
+  set uid(uid: string | undefined) {
+    this.bound = uid;
+    this.snapshot = undefined;
+  }
 
   get<T = unknown>(key: string): T | undefined {
     return this.settings?.[key] as T | undefined;
@@ -67,19 +78,23 @@ abstract class BaseSession {
     this.settings ??= {};
     if (typeof key === 'string') this.settings[key] = value;
     else Object.assign(this.settings, key);
+    this.snapshot = undefined;
   }
 
   remove(key: string): void {
     if (this.settings) delete this.settings[key];
+    this.snapshot = undefined;
   }
 
+  /** The session as it travels: a fresh object per change, shared until the next (treat it as read-only). */
   toJSON(): SessionSnapshot {
-    return {
+    this.snapshot ??= {
       id: this.id,
       frontendId: this.frontendId,
-      ...(this.uid !== undefined ? { uid: this.uid } : {}),
+      ...(this.bound !== undefined ? { uid: this.bound } : {}),
       settings: { ...this.settings },
     };
+    return this.snapshot;
   }
 
   protected checkBind(uid: string): void {
@@ -185,7 +200,7 @@ export class BackendSession extends BaseSession implements Session {
     private readonly call: Call,
   ) {
     super(snapshot.id, snapshot.frontendId);
-    this.uid = snapshot.uid;
+    this.bound = snapshot.uid;
     if (Object.keys(snapshot.settings).length) this.settings = { ...snapshot.settings };
   }
 

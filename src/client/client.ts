@@ -6,7 +6,7 @@
 import {
   decodeMessage,
   decodePackages,
-  encodeMessage,
+  encodeDataPackage,
   encodePackage,
   MessageType,
   PackageReader,
@@ -366,11 +366,9 @@ export class ShaddockClient<R extends RouteMap = DefaultRoutes, P extends PushMa
   private encode(type: MessageType, id: number, route: string, msg: unknown): Uint8Array {
     const code = this.routeToCode.get(route);
     const body = encoder.encode(JSON.stringify(msg === undefined ? {} : msg));
-    const message =
-      code === undefined
-        ? encodeMessage({ type, id, route, compressRoute: false, body })
-        : encodeMessage({ type, id, route: code, compressRoute: true, body });
-    return encodePackage(PackageType.Data, message);
+    return code === undefined
+      ? encodeDataPackage({ type, id, route, compressRoute: false, body })
+      : encodeDataPackage({ type, id, route: code, compressRoute: true, body });
   }
 
   /** Opens one connection and runs the handshake on it. */

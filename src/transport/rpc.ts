@@ -92,15 +92,17 @@ export class RpcServer {
   }
 }
 
-function failure(error: unknown): RpcReply {
+/** What crosses the wire of a thrown error: its name, message and `code` (`REMOTE_ERROR` without one). */
+export function errorInfo(error: unknown): { name: string; message: string; code: string } {
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
-    return {
-      ok: false,
-      error: { name: error.name, message: error.message, code: code === undefined ? 'REMOTE_ERROR' : String(code) },
-    };
+    return { name: error.name, message: error.message, code: code === undefined ? 'REMOTE_ERROR' : String(code) };
   }
-  return { ok: false, error: { name: 'Error', message: String(error), code: 'REMOTE_ERROR' } };
+  return { name: 'Error', message: String(error), code: 'REMOTE_ERROR' };
+}
+
+function failure(error: unknown): RpcReply {
+  return { ok: false, error: errorInfo(error) };
 }
 
 /** Sends one RPC request and turns the reply (or its absence) into a result or a typed error. */

@@ -8,8 +8,10 @@ export interface Subjects {
   rpc(serverId: string): string;
   /** `<base>.sys.<serverId>`: control requests to one server process (stop). */
   sys(serverId: string): string;
-  /** `<base>.handler.<serverId>`: client requests a frontend forwards to this server's handlers. */
+  /** `<base>.handler.<serverId>`: batches of client requests frontends forward to this server's handlers. */
   handler(serverId: string): string;
+  /** `<base>.handled.<frontendId>`: batches of answers to the requests that frontend forwarded. */
+  handled(frontendId: string): string;
   /** `<base>.session.<frontendId>`: a backend's session operations (bind, push, kick...) on a frontend. */
   session(frontendId: string): string;
   /** `<base>.push.<frontendId>`: messages for clients of that frontend (one per push, any number of users). */
@@ -42,6 +44,7 @@ export function subjects(prefix: string, cluster: string): Subjects {
     rpc: (serverId) => `${base}.rpc.${serverId}`,
     sys: (serverId) => `${base}.sys.${serverId}`,
     handler: (serverId) => `${base}.handler.${serverId}`,
+    handled: (frontendId) => `${base}.handled.${frontendId}`,
     session: (frontendId) => `${base}.session.${frontendId}`,
     push: (frontendId) => `${base}.push.${frontendId}`,
     heartbeat: `${base}.hb`,

@@ -45,12 +45,21 @@ export class ProtocolError extends Error {
   }
 }
 
+/**
+ * A decoded package. Its `body` is a view into the bytes it was decoded from (no copy on the hot
+ * path): decode it, or copy it with `slice()` if it must outlive the chunk it came in.
+ */
 export interface Package {
   type: PackageType;
   body: Uint8Array;
 }
 
-/** A plain Uint8Array copy (a Buffer's `slice` would be a view sharing the socket's memory). */
+/** A plain Uint8Array view (even of a Buffer): no copy. */
+function view(bytes: Uint8Array, start: number, end: number): Uint8Array {
+  return new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start);
+}
+
+/** A plain Uint8Array copy, for bytes kept across chunks (a view would pin the socket's buffer). */
 function copy(bytes: Uint8Array, start: number, end: number): Uint8Array {
   return new Uint8Array(bytes.subarray(start, end));
 }
@@ -113,7 +122,7 @@ export class PackageReader {
         throw new ProtocolError(`package of ${length} bytes exceeds the limit of ${this.maxBodyLength}`, this.consumed + at + 1);
       }
       if (data.length - at - HEADER_LENGTH < length) break;
-      packages.push({ type, body: copy(data, at + HEADER_LENGTH, at + HEADER_LENGTH + length) });
+      packages.push({ type, body: view(data, at + HEADER_LENGTH, at + HEADER_LENGTH + length) });
       at += HEADER_LENGTH + length;
     }
     this.pending = at === data.length ? new Uint8Array(0) : copy(data, at, data.length);
@@ -141,7 +150,31 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /** A message as the body of a data package. */
 export function encodeMessage(message: Omit<Message, 'gzip'> & { gzip?: boolean }): Uint8Array {
-  const { type, id, route, compressRoute, body } = message;
+  const parts = messageHeader(message);
+  const out = new Uint8Array(parts.length + message.body.length);
+  out.set(parts);
+  out.set(message.body, parts.length);
+  return out;
+}
+
+/** A data package holding this message, in one allocation: `encodePackage(Data, encodeMessage(m))`. */
+export function encodeDataPackage(message: Omit<Message, 'gzip'> & { gzip?: boolean }): Uint8Array {
+  const parts = messageHeader(message);
+  const length = parts.length + message.body.length;
+  if (length > MAX_BODY_LENGTH) throw new RangeError(`package body of ${length} bytes exceeds ${MAX_BODY_LENGTH}`);
+  const out = new Uint8Array(HEADER_LENGTH + length);
+  out[0] = PackageType.Data;
+  out[1] = (length >> 16) & 0xff;
+  out[2] = (length >> 8) & 0xff;
+  out[3] = length & 0xff;
+  out.set(parts, HEADER_LENGTH);
+  out.set(message.body, HEADER_LENGTH + parts.length);
+  return out;
+}
+
+/** Flag, id and route bytes of a message: everything before its body. */
+function messageHeader(message: Omit<Message, 'gzip' | 'body'> & { gzip?: boolean }): number[] {
+  const { type, id, route, compressRoute } = message;
   const parts: number[] = [(compressRoute ? 1 : 0) | (type << 1) | (message.gzip ? 0x10 : 0)];
   if (hasId(type)) {
     if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw new RangeError(`message id ${id} is not a 32-bit unsigned integer`);
@@ -162,10 +195,7 @@ export function encodeMessage(message: Omit<Message, 'gzip'> & { gzip?: boolean 
       parts.push(bytes.length, ...bytes);
     }
   }
-  const out = new Uint8Array(parts.length + body.length);
-  out.set(parts);
-  out.set(body, parts.length);
-  return out;
+  return parts;
 }
 
 /** Parses a data package's body; a malformed one is a {@link ProtocolError} with its offset. */
@@ -207,5 +237,5 @@ export function decodeMessage(bytes: Uint8Array): Message {
       at += length;
     }
   }
-  return { type, id, route, compressRoute, gzip, body: copy(bytes, at, bytes.length) };
+  return { type, id, route, compressRoute, gzip, body: view(bytes, at, bytes.length) };
 }

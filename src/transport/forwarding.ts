@@ -1,0 +1,234 @@
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { RemoteError, RpcTimeoutError, ServerUnavailableError } from '../errors.ts';
+import { decode, encode } from './codec.ts';
+import { errorInfo } from './rpc.ts';
+import type { Subjects } from './subjects.ts';
+
+/**
+ * Client requests a frontend forwards to another server's handlers, batched: everything a
+ * frontend has for one server at the end of an event-loop turn travels as one NATS message, and
+ * the answers come back the same way. Under load that turns thousands of request/reply round
+ * trips per second (each a message to route, an inbox, a timer and a promise in the client
+ * library) into a few batches; idle, a batch is one request and costs one turn of latency.
+ *
+ * Wire (msgpack, see docs/protocol.md):
+ * - `<base>.handler.<serverId>`: `{from, calls: [[id, handler, method, msg, session], ...]}`
+ * - `<base>.handled.<frontendId>`: `{replies: [[id, 1, result] | [id, 0, {name, message, code}], ...]}`
+ *
+ * Unlike request/reply, an answer that never comes is only found out by the timeout, or when
+ * the directory reports the server silent ({@link ForwardClient.serverGone}).
+ */
+
+/** One forwarded call: id, handler name, method, the client's message, the session snapshot. */
+export type ForwardedCall = [id: number, handler: string, method: string, msg: unknown, session: unknown];
+export type ForwardedReply = [id: number, ok: 1, result: unknown] | [id: number, ok: 0, error: { name: string; message: string; code: string }];
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+  serverId: string;
+  handler: string;
+  method: string;
+  deadline: number;
+  timeout: number;
+}
+
+/** The frontend's side: queue calls per server, flush once per turn, match answers by id. */
+export class ForwardClient {
+  private readonly pending = new Map<number, Pending>();
+  private readonly queues = new Map<string, ForwardedCall[]>();
+  private nextId = 1;
+  private flushing = false;
+  private subscription: Subscription | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly subjects: Subjects,
+    private readonly frontendId: string,
+  ) {}
+
+  start(): void {
+    this.subscription = this.nc.subscribe(this.subjects.handled(this.frontendId), {
+      callback: (error, msg) => {
+        if (error) return;
+        let replies: ForwardedReply[];
+        try {
+          replies = decode<{ replies: ForwardedReply[] }>(msg.data).replies;
+        } catch {
+          return;
+        }
+        for (const reply of replies) this.settle(reply);
+      },
+    });
+  }
+
+  stop(): void {
+    this.subscription?.unsubscribe();
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+    for (const [id, call] of this.pending) {
+      this.pending.delete(id);
+      call.reject(new ServerUnavailableError(call.serverId));
+    }
+  }
+
+  /** Sends `handler.method(msg, session)` to a server; resolves with its answer. */
+  call(serverId: string, handler: string, method: string, msg: unknown, session: unknown, timeout: number): Promise<unknown> {
+    const id = this.nextId++;
+    if (this.nextId > 0x7fffffff) this.nextId = 1;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, serverId, handler, method, timeout, deadline: Date.now() + timeout });
+      let queue = this.queues.get(serverId);
+      if (!queue) this.queues.set(serverId, (queue = []));
+      queue.push([id, handler, method, msg, session]);
+      if (!this.flushing) {
+        this.flushing = true;
+        setImmediate(this.flush);
+      }
+      this.sweeper ??= setInterval(this.sweep, 100);
+    });
+  }
+
+  /** The server went silent: its calls will not be answered. */
+  serverGone(serverId: string): void {
+    for (const [id, call] of this.pending) {
+      if (call.serverId !== serverId) continue;
+      this.pending.delete(id);
+      call.reject(new ServerUnavailableError(serverId));
+    }
+  }
+
+  private readonly flush = (): void => {
+    this.flushing = false;
+    for (const [serverId, calls] of this.queues) {
+      try {
+        this.nc.publish(this.subjects.handler(serverId), encode({ from: this.frontendId, calls }));
+      } catch (error) {
+        for (const [id] of calls) this.fail(id, error as Error);
+      }
+    }
+    this.queues.clear();
+  };
+
+  private settle(reply: ForwardedReply): void {
+    const call = this.pending.get(reply[0]);
+    if (!call) return;
+    this.pending.delete(reply[0]);
+    if (reply[1] === 1) call.resolve(reply[2]);
+    else call.reject(new RemoteError(reply[2].message, reply[2].code, call.serverId, call.handler, call.method, reply[2].name));
+  }
+
+  private fail(id: number, error: Error): void {
+    const call = this.pending.get(id);
+    if (!call) return;
+    this.pending.delete(id);
+    call.reject(error);
+  }
+
+  private readonly sweep = (): void => {
+    const now = Date.now();
+    for (const [id, call] of this.pending) {
+      if (call.deadline > now) continue;
+      this.pending.delete(id);
+      call.reject(new RpcTimeoutError(call.serverId, call.handler, call.method, call.timeout));
+    }
+    if (this.pending.size === 0) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
+  };
+}
+
+/** Runs one call: resolves to the handler's answer (sync or async); throws or rejects on failure. */
+export type ForwardDispatch = (handler: string, method: string, msg: unknown, session: unknown) => unknown;
+
+/** The serving side: run each call of a batch, answer each frontend once per turn. */
+export class ForwardServer {
+  private subscription: Subscription | undefined;
+  private readonly outgoing = new Map<string, ForwardedReply[]>();
+  private flushing = false;
+  private inFlight = 0;
+  private idle: (() => void) | undefined;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly subjects: Subjects,
+    private readonly serverId: string,
+    private readonly dispatch: ForwardDispatch,
+    private readonly onMalformed: (error: unknown) => void,
+  ) {}
+
+  start(): void {
+    this.subscription = this.nc.subscribe(this.subjects.handler(this.serverId), {
+      callback: (error, msg) => {
+        if (error) return;
+        let batch: { from: string; calls: ForwardedCall[] };
+        try {
+          batch = decode(msg.data);
+          if (typeof batch?.from !== 'string' || !Array.isArray(batch.calls)) throw new Error('not a batch of forwarded calls');
+        } catch (e) {
+          this.onMalformed(e);
+          return;
+        }
+        for (const call of batch.calls) this.run(batch.from, call);
+      },
+    });
+  }
+
+  /** Stops taking calls; resolves once every call taken has been answered. */
+  async drain(): Promise<void> {
+    this.subscription?.unsubscribe();
+    this.subscription = undefined;
+    if (this.inFlight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
+    this.flush();
+  }
+
+  private run(from: string, call: ForwardedCall): void {
+    const [id, handler, method, msg, session] = call;
+    this.inFlight++;
+    let outcome: unknown;
+    try {
+      outcome = this.dispatch(handler, method, msg, session);
+    } catch (error) {
+      this.answer(from, [id, 0, errorInfo(error)]);
+      return;
+    }
+    if (outcome instanceof Promise) {
+      outcome.then(
+        (result: unknown) => this.answer(from, [id, 1, result]),
+        (error: unknown) => this.answer(from, [id, 0, errorInfo(error)]),
+      );
+    } else {
+      this.answer(from, [id, 1, outcome]);
+    }
+  }
+
+  private answer(from: string, reply: ForwardedReply): void {
+    let queue = this.outgoing.get(from);
+    if (!queue) this.outgoing.set(from, (queue = []));
+    queue.push(reply);
+    if (!this.flushing) {
+      this.flushing = true;
+      setImmediate(this.flush);
+    }
+    this.inFlight--;
+    if (this.inFlight === 0 && this.idle) {
+      this.flush();
+      this.idle();
+      this.idle = undefined;
+    }
+  }
+
+  private readonly flush = (): void => {
+    this.flushing = false;
+    for (const [from, replies] of this.outgoing) {
+      try {
+        this.nc.publish(this.subjects.handled(from), encode({ replies }));
+      } catch {
+        // Closing: the frontend's timeout tells the truth.
+      }
+    }
+    this.outgoing.clear();
+  };
+}
