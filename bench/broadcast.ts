@@ -138,7 +138,8 @@ export async function run(options: ReportOptions): Promise<void> {
           note(
             `broadcast ${name} ${side}: ${setup}; frontend RSS ${mib(before.rss)} → ${mib(after.rss)} = ${kib(perConnection[side])} per connection ` +
               `(V8 heap used ${mib(before.heapUsed)} → ${mib(after.heapUsed)} = ${kib((after.heapUsed - before.heapUsed) / count)}; ` +
-              `young generation ${mib(before.newSpace)} → ${mib(after.newSpace)}; RSS before the forced GC ${mib(after.rssBeforeGc)})`,
+              `young generation ${mib(before.newSpace)} → ${mib(after.newSpace)}; V8 heap reserved ${mib(before.heapTotal)} → ${mib(after.heapTotal)}; ` +
+              `external ${mib(before.external)} → ${mib(after.external)}; RSS before the forced GC ${mib(after.rssBeforeGc)})`,
           );
         }
 
@@ -242,6 +243,9 @@ interface Memory {
   /** V8 heap in use and new-space size right after the GC (gc-on-signal.cjs's report). */
   heapUsed: number;
   newSpace: number;
+  /** V8 heap reserved (used or not), and memory outside it (Buffers, native), after the GC. */
+  heapTotal: number;
+  external: number;
 }
 
 /**
@@ -253,7 +257,7 @@ async function settledMemory(pid: number): Promise<Memory> {
   const file = join(gcReportDir!, `${pid}.json`);
   const asked = Date.now();
   signal(pid, 'SIGUSR2');
-  let report: { at: number; memory: { heapUsed: number }; spaces: Record<string, { size: number }> } | undefined;
+  let report: { at: number; memory: { heapUsed: number; heapTotal: number; external: number }; spaces: Record<string, { size: number }> } | undefined;
   while (!report || report.at < asked) {
     if (Date.now() - asked > 10_000) throw new Error(`pid ${pid} wrote no memory report after SIGUSR2 (is gc-on-signal.cjs preloaded?)`);
     await sleep(50);
@@ -271,7 +275,14 @@ async function settledMemory(pid: number): Promise<Memory> {
     if ((last.length === SETTLE_SAMPLES && Math.max(...last) - Math.min(...last) <= SETTLE_BYTES) || Date.now() > deadline) break;
     await sleep(SETTLE_INTERVAL);
   }
-  return { rss: samples[samples.length - 1]!, rssBeforeGc, heapUsed: report.memory.heapUsed, newSpace: report.spaces.new_space?.size ?? NaN };
+  return {
+    rss: samples[samples.length - 1]!,
+    rssBeforeGc,
+    heapUsed: report.memory.heapUsed,
+    newSpace: report.spaces.new_space?.size ?? NaN,
+    heapTotal: report.memory.heapTotal,
+    external: report.memory.external,
+  };
 }
 
 function mib(bytes: number): string {

@@ -20,6 +20,9 @@ if (typeof globalThis.gc === 'function') {
       memory: process.memoryUsage(),
       spaces: Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name, { size: s.space_size, used: s.space_used_size }])),
     };
+    // BENCH_HEAP_SNAPSHOT_DIR=<dir>: also a heap snapshot there, to see what each connection holds.
+    const snapshots = process.env.BENCH_HEAP_SNAPSHOT_DIR;
+    if (snapshots) v8.writeHeapSnapshot(join(snapshots, `${process.pid}-${Date.now()}.heapsnapshot`));
     const file = join(dir, `${process.pid}.json`);
     writeFileSync(`${file}.tmp`, JSON.stringify(report));
     renameSync(`${file}.tmp`, file);

@@ -93,7 +93,10 @@ export class MachineRunner<M extends AnyStateMachine> {
   }
 
   private drain(): void {
-    while (this.queue?.length) this.step(this.queue.shift()!);
+    if (this.queue) {
+      while (this.queue.length) this.step(this.queue.shift()!);
+      this.queue = undefined;
+    }
     this.busy = false;
   }
 

@@ -53,8 +53,6 @@ export interface SessionOwner {
 abstract class BaseSession {
   protected bound: string | undefined;
   protected settings: Record<string, unknown> | undefined;
-  /** The last snapshot made, until uid or settings change: forwarding a request reuses it. */
-  private snapshot: SessionSnapshot | undefined;
 
   constructor(
     readonly id: number,
@@ -67,7 +65,6 @@ abstract class BaseSession {
 
   set uid(uid: string | undefined) {
     this.bound = uid;
-    this.snapshot = undefined;
   }
 
   get<T = unknown>(key: string): T | undefined {
@@ -78,23 +75,17 @@ abstract class BaseSession {
     this.settings ??= {};
     if (typeof key === 'string') this.settings[key] = value;
     else Object.assign(this.settings, key);
-    this.snapshot = undefined;
   }
 
   remove(key: string): void {
     if (this.settings) delete this.settings[key];
-    this.snapshot = undefined;
   }
 
-  /** The session as it travels: a fresh object per change, shared until the next (treat it as read-only). */
+  /** The session as it travels (a copy: later changes do not touch it). */
   toJSON(): SessionSnapshot {
-    this.snapshot ??= {
-      id: this.id,
-      frontendId: this.frontendId,
-      ...(this.bound !== undefined ? { uid: this.bound } : {}),
-      settings: { ...this.settings },
-    };
-    return this.snapshot;
+    const snapshot: SessionSnapshot = { id: this.id, frontendId: this.frontendId, settings: this.settings ? { ...this.settings } : {} };
+    if (this.bound !== undefined) snapshot.uid = this.bound;
+    return snapshot;
   }
 
   protected checkBind(uid: string): void {

@@ -23,6 +23,9 @@ import type { Subjects } from './subjects.ts';
 export type ForwardedCall = [id: number, handler: string, method: string, msg: unknown, session: unknown];
 export type ForwardedReply = [id: number, ok: 1, result: unknown] | [id: number, ok: 0, error: { name: string; message: string; code: string }];
 
+/** Most calls (or answers) in one message. */
+const MAX_BATCH = 256;
+
 interface Pending {
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
@@ -82,6 +85,8 @@ export class ForwardClient {
       let queue = this.queues.get(serverId);
       if (!queue) this.queues.set(serverId, (queue = []));
       queue.push([id, handler, method, msg, session]);
+      // A burst still goes in bounded messages: no buffer grows with the number of clients.
+      if (queue.length >= MAX_BATCH) this.send(serverId, this.queues.get(serverId)!.splice(0));
       if (!this.flushing) {
         this.flushing = true;
         setImmediate(this.flush);
@@ -101,15 +106,17 @@ export class ForwardClient {
 
   private readonly flush = (): void => {
     this.flushing = false;
-    for (const [serverId, calls] of this.queues) {
-      try {
-        this.nc.publish(this.subjects.handler(serverId), encode({ from: this.frontendId, calls }));
-      } catch (error) {
-        for (const [id] of calls) this.fail(id, error as Error);
-      }
-    }
+    for (const [serverId, calls] of this.queues) if (calls.length) this.send(serverId, calls);
     this.queues.clear();
   };
+
+  private send(serverId: string, calls: ForwardedCall[]): void {
+    try {
+      this.nc.publish(this.subjects.handler(serverId), encode({ from: this.frontendId, calls }));
+    } catch (error) {
+      for (const [id] of calls) this.fail(id, error as Error);
+    }
+  }
 
   private settle(reply: ForwardedReply): void {
     const call = this.pending.get(reply[0]);
@@ -208,6 +215,7 @@ export class ForwardServer {
     let queue = this.outgoing.get(from);
     if (!queue) this.outgoing.set(from, (queue = []));
     queue.push(reply);
+    if (queue.length >= MAX_BATCH) this.publish(from, queue.splice(0));
     if (!this.flushing) {
       this.flushing = true;
       setImmediate(this.flush);
@@ -222,13 +230,15 @@ export class ForwardServer {
 
   private readonly flush = (): void => {
     this.flushing = false;
-    for (const [from, replies] of this.outgoing) {
-      try {
-        this.nc.publish(this.subjects.handled(from), encode({ replies }));
-      } catch {
-        // Closing: the frontend's timeout tells the truth.
-      }
-    }
+    for (const [from, replies] of this.outgoing) if (replies.length) this.publish(from, replies);
     this.outgoing.clear();
   };
+
+  private publish(from: string, replies: ForwardedReply[]): void {
+    try {
+      this.nc.publish(this.subjects.handled(from), encode({ replies }));
+    } catch {
+      // Closing: the frontend's timeout tells the truth.
+    }
+  }
 }

@@ -72,7 +72,7 @@ export class HybridServer {
       response.end('this port speaks Pomelo over WebSocket (upgrade) or TCP\n');
     });
     this.http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-      this.wss.handleUpgrade(request, socket, head, (ws) => this.webSocket(ws));
+      this.wss.handleUpgrade(request, socket, head, (ws) => this.webSocket(ws, socket as Socket));
     });
     this.http.on('clientError', (_error, socket) => socket.destroy());
     // A WebSocket message may hold several packages, each up to the limit; the header is 4 bytes.
@@ -157,8 +157,12 @@ export class HybridServer {
     this.sockets.delete(socket);
   }
 
-  private webSocket(ws: WebSocket): void {
-    new WsLink(ws, this.options).start();
+  private webSocket(ws: WebSocket, socket: Socket): void {
+    // From here `ws` watches the socket: our listeners would only turn its single 'close' and
+    // 'error' handlers into arrays, per connection. The link reports the close instead.
+    socket.off('close', socketClosed);
+    socket.off('error', ignore);
+    new WsLink(ws, socket, this).start();
   }
 }
 
@@ -275,15 +279,18 @@ class WsLink implements ClientLink {
   readonly kind = 'ws';
   private handler!: LinkHandler;
   private failed = false;
+  private readonly options: HybridServerOptions;
 
   constructor(
     private readonly ws: WebSocket,
-    private readonly options: HybridServerOptions,
-  ) {}
+    private readonly socket: Socket,
+    private readonly server: HybridServer,
+  ) {
+    this.options = server.options;
+  }
 
   get remote(): string {
-    const socket = (this.ws as unknown as { _socket?: Socket })._socket;
-    return socket ? remoteOf(socket) : 'unknown';
+    return remoteOf(this.socket);
   }
 
   start(): void {
@@ -313,6 +320,7 @@ class WsLink implements ClientLink {
   /** @internal */
   gone(code: number): void {
     this.failed = true;
+    this.server.closed(this.socket);
     const limit = this.options.maxPackageSize;
     this.handler.closed(code === 1009 ? `package over the ${limit}-byte limit` : code === 1000 || code === 1005 ? 'client closed' : `connection closed (${code})`);
   }
