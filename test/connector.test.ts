@@ -337,9 +337,12 @@ describe('connector limits, sessions and pushes (fixture cluster)', () => {
     await anonymous.request('echo.echoHandler.echo', {});
     assert.deepEqual(anonymous.pushes, []);
 
-    // From a session on connector-2, through the backend, to the user on connector-1.
-    assert.deepEqual(await u2.request('echo.echoHandler.kick', { uid: 'p1', sid: 'connector-1', reason: 'duplicate login' }), { kicked: 1 });
+    // From a session on connector-2, through the backend, to the user's two sessions on connector-1.
+    const twin = track(await PinusClient.connect('tcp', port1));
+    await twin.request('connector.entryHandler.bind', { uid: 'p1' });
+    assert.deepEqual(await u2.request('echo.echoHandler.kick', { uid: 'p1', sid: 'connector-1', reason: 'duplicate login' }), { kicked: 2 });
     assert.deepEqual(await u1.closed, { kick: 'duplicate login' });
+    assert.deepEqual(await twin.closed, { kick: 'duplicate login' });
   });
 
   test('max-connections: a frontend at its limit refuses the next connection, and takes one again after a client leaves', async () => {

@@ -102,7 +102,7 @@ export function errorResponse(error: unknown): { code: 500; message: string } {
 export class Connector implements SessionOwner {
   private readonly server: HybridServer;
   private readonly connections = new Map<number, Connection>();
-  private readonly byUid = new Map<string, Set<Connection>>();
+  private readonly byUid = new UidIndex();
   private readonly closing = new Set<Promise<unknown>>();
   private nextId = 1;
   private inFlight = 0;
@@ -178,12 +178,12 @@ export class Connector implements SessionOwner {
   }
 
   getByUid(uid: string): FrontendSession[] {
-    return [...(this.byUid.get(uid) ?? [])].map((connection) => connection.session);
+    return this.byUid.get(uid).map((connection) => connection.session);
   }
 
   /** Kicks every session of `uid`; returns how many. */
   kickByUid(uid: string, reason = 'kicked'): number {
-    const connections = [...(this.byUid.get(uid) ?? [])];
+    const connections = [...this.byUid.get(uid)];
     for (const connection of connections) connection.machine.send({ type: 'KICK', reason });
     return connections.length;
   }
@@ -192,12 +192,8 @@ export class Connector implements SessionOwner {
   bound(session: FrontendSession, uid: string | undefined, previous: string | undefined): void {
     const connection = this.connections.get(session.id);
     if (!connection) return;
-    if (previous !== undefined) this.unindex(previous, connection);
-    if (uid !== undefined) {
-      let set = this.byUid.get(uid);
-      if (!set) this.byUid.set(uid, (set = new Set()));
-      set.add(connection);
-    }
+    if (previous !== undefined) this.byUid.delete(previous, connection);
+    if (uid !== undefined) this.byUid.add(uid, connection);
   }
 
   /** @internal SessionOwner */
@@ -242,15 +238,12 @@ export class Connector implements SessionOwner {
       }
       return sent;
     }
-    for (const uid of push.uids ?? []) {
-      const connections = this.byUid.get(uid);
-      if (!connections) continue;
-      for (const connection of connections) {
-        if (!connection.working) continue;
-        connection.link.send(bytes);
-        sent++;
-      }
-    }
+    const send = (connection: Connection): void => {
+      if (!connection.working) return;
+      connection.link.send(bytes);
+      sent++;
+    };
+    for (const uid of push.uids ?? []) this.byUid.each(uid, send);
     return sent;
   }
 
@@ -267,20 +260,13 @@ export class Connector implements SessionOwner {
     this.connections.delete(connection.session.id);
     if (this.connections.size === 0) this.emptied?.();
     const uid = connection.session.uid;
-    if (uid !== undefined) this.unindex(uid, connection);
+    if (uid !== undefined) this.byUid.delete(uid, connection);
     this.options.logger.debug({ session: connection.session.id, uid, reason }, 'session closed');
     const pending = connection.session.emitClosed(reason);
     if (pending) {
       this.closing.add(pending);
       void pending.finally(() => this.closing.delete(pending));
     }
-  }
-
-  private unindex(uid: string, connection: Connection): void {
-    const set = this.byUid.get(uid);
-    if (!set) return;
-    set.delete(connection);
-    if (set.size === 0) this.byUid.delete(uid);
   }
 
   /** @internal Checks a handshake and tells the session machine the outcome. */
@@ -408,6 +394,45 @@ function parseBody(message: Message): unknown {
     return JSON.parse(decoder.decode(bytes));
   } catch (error) {
     throw new Error(`malformed JSON body: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * uid → its connections. One connection per uid is by far the usual case, and is stored as itself:
+ * a Set per bound user would cost more than the rest of an idle session.
+ */
+class UidIndex {
+  private readonly map = new Map<string, Connection | Connection[]>();
+
+  add(uid: string, connection: Connection): void {
+    const entry = this.map.get(uid);
+    if (entry === undefined) this.map.set(uid, connection);
+    else if (Array.isArray(entry)) {
+      if (!entry.includes(connection)) entry.push(connection);
+    } else if (entry !== connection) this.map.set(uid, [entry, connection]);
+  }
+
+  delete(uid: string, connection: Connection): void {
+    const entry = this.map.get(uid);
+    if (entry === connection) this.map.delete(uid);
+    else if (Array.isArray(entry)) {
+      const rest = entry.filter((c) => c !== connection);
+      if (rest.length === 1) this.map.set(uid, rest[0]!);
+      else this.map.set(uid, rest);
+    }
+  }
+
+  get(uid: string): readonly Connection[] {
+    const entry = this.map.get(uid);
+    return entry === undefined ? [] : Array.isArray(entry) ? entry : [entry];
+  }
+
+  /** Calls `visit` for each connection of `uid`, allocating nothing. */
+  each(uid: string, visit: (connection: Connection) => void): void {
+    const entry = this.map.get(uid);
+    if (entry === undefined) return;
+    if (Array.isArray(entry)) for (const connection of entry) visit(connection);
+    else visit(entry);
   }
 }
 
