@@ -1,6 +1,6 @@
 import {
-  initialTransition,
-  transition,
+  createActor,
+  type AnyActorScope,
   type AnyStateMachine,
   type ContextFrom,
   type EventFromLogic,
@@ -23,6 +23,44 @@ const realClock: RunnerClock = {
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
+/**
+ * One actor scope per machine, shared by all its runners. xstate's `transition()` makes a fresh
+ * one per call: an actor and two actor systems, garbage on every event of every connection. The
+ * scope only collects the actions a transition returns (nothing runs during it), so sharing is
+ * safe: each call installs its own collector first.
+ */
+const scopes = new WeakMap<AnyStateMachine, AnyActorScope>();
+
+function scopeOf(machine: AnyStateMachine): AnyActorScope {
+  let scope = scopes.get(machine);
+  if (!scope) {
+    const self = createActor(machine as AnyStateMachine & { config: unknown }, { input: {} as never });
+    scope = {
+      self,
+      id: '',
+      sessionId: '',
+      logger: () => {},
+      defer: () => {},
+      emit: () => {},
+      stopChild: () => {},
+      system: self.system,
+      actionExecutor: () => {},
+    };
+    scopes.set(machine, scope);
+  }
+  return scope;
+}
+
+/** A transition with the machine's shared scope: the next snapshot and the actions to run. */
+function step<M extends AnyStateMachine>(machine: M, snapshot: SnapshotFrom<M> | undefined, event: EventFromLogic<M> | undefined, input?: InputFrom<M>): [Parts<M>, Executable[]] {
+  const scope = scopeOf(machine);
+  const actions: Executable[] = [];
+  scope.actionExecutor = (action) => void actions.push(action as unknown as Executable);
+  const next = snapshot === undefined ? machine.getInitialSnapshot(scope, input) : machine.transition(snapshot, event!, scope);
+  scope.actionExecutor = () => {};
+  return [next as Parts<M>, actions];
+}
+
 interface Executable {
   type: string;
   info: unknown;
@@ -31,7 +69,7 @@ interface Executable {
 }
 
 /**
- * Runs a machine without an actor: xstate's pure `transition()`, the actions it returns executed
+ * Runs a machine without an actor: xstate's transition function, the actions it returns executed
  * here, and its delayed events (`after`) on timers. An actor brings its own actor system, mailbox
  * and a dozen closures, about 5 KiB each: right for a server or a supervisor, too heavy for each
  * of thousands of client connections. Between events a runner keeps only the state value, the
@@ -58,7 +96,7 @@ export class MachineRunner<M extends AnyStateMachine> {
     input: InputFrom<M>,
     private readonly clock: RunnerClock = realClock,
   ) {
-    const [snapshot, actions] = (initialTransition as (logic: M, input: InputFrom<M>) => [Parts<M>, Executable[]])(machine, input);
+    const [snapshot, actions] = step(machine, undefined, undefined, input);
     this.value = snapshot.value;
     this.context = snapshot.context;
     this.status = snapshot.status;
@@ -102,11 +140,7 @@ export class MachineRunner<M extends AnyStateMachine> {
 
   private step(event: EventFromLogic<M>): void {
     if (this.status !== 'active') return;
-    const [next, actions] = (transition as (logic: M, snapshot: SnapshotFrom<M>, event: EventFromLogic<M>) => [Parts<M>, Executable[]])(
-      this.machine,
-      this.snapshot,
-      event,
-    );
+    const [next, actions] = step(this.machine, this.snapshot, event);
     this.value = next.value;
     this.context = next.context;
     this.status = next.status;
