@@ -377,7 +377,7 @@ describe('connector limits, sessions and pushes (fixture cluster)', () => {
     const ack = Package.encode(2);
     /** One garbage payload: random bytes, truncated or lying headers, bad messages after a good handshake. */
     const garbage = (): Buffer[] => {
-      const pick = Math.floor(random() * 8);
+      const pick = Math.floor(random() * 9);
       const body = bytes(Math.floor(random() * 64));
       const pkg = Buffer.from(Package.encode(1 + Math.floor(random() * 5), body));
       switch (pick) {
@@ -395,6 +395,9 @@ describe('connector limits, sessions and pushes (fixture cluster)', () => {
           return [handshake, Package.encode(4, Buffer.from([0x06]))];
         case 6:
           return [handshake, ack, Package.encode(3), pkg, pkg];
+        case 7:
+          // A request whose 5-byte id is over 32 bits (this once crashed the frontend).
+          return [handshake, ack, Package.encode(4, Buffer.from([0x00, 0x80 | Math.floor(random() * 128), 0xff, 0xff, 0xff, 0x7f, 3, 0x61, 0x2e, 0x62]))];
         default:
           return [Package.encode(1, body), ack, bytes(16)];
       }

@@ -71,6 +71,8 @@ describe('messages', () => {
       [new Uint8Array([0x0e]), /unknown message type 7 \(at byte 0\)/],
       [new Uint8Array([0x00, 0x80, 0x80]), /truncated message id \(at byte 3\)/],
       [new Uint8Array([0x00, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]), /message id longer than 5 bytes \(at byte 6\)/],
+      // Five bytes can say 2^35 - 1: an id the server could not answer (found by the connector fuzz).
+      [new Uint8Array([0x00, 0xff, 0xff, 0xff, 0xff, 0x7f]), /message id 34359738367 exceeds 32 bits \(at byte 1\)/],
       [new Uint8Array([0x00, 0x01, 0x05, 0x61]), /route of 5 bytes runs past the end of the message \(at byte 2\)/],
       [new Uint8Array([0x03, 0x01]), /truncated route code \(at byte 1\)/],
       [new Uint8Array([0x02]), /missing route length \(at byte 1\)/],

@@ -109,6 +109,7 @@ export class Connector implements SessionOwner {
   private idle: (() => void) | undefined;
   private emptied: (() => void) | undefined;
   private boundPort: number | undefined;
+  private readonly answers: { withDict?: Uint8Array; withoutDict?: Uint8Array } = {};
   /** Machine input shared by every session (one object, not one per connection). */
   readonly timing: { idleTimeout: number; handshakeTimeout: number; closeTimeout: number };
   readonly heartbeatSeconds: number;
@@ -269,8 +270,11 @@ export class Connector implements SessionOwner {
     }
   }
 
-  /** @internal Checks a handshake and tells the session machine the outcome. */
-  async verify(connection: Connection, body: Uint8Array): Promise<void> {
+  /**
+   * @internal Checks a handshake and tells the session machine the outcome: at once, unless the
+   * app's own handshake function returns a promise.
+   */
+  verify(connection: Connection, body: Uint8Array): void {
     const { config } = this.options;
     const reject = (code: number, reason: string): void => {
       connection.machine.send({ type: 'REJECTED', response: json({ code }), reason });
@@ -287,16 +291,30 @@ export class Connector implements SessionOwner {
     if (config.checkClient && !config.checkClient(String(request.sys.type ?? ''), String(request.sys.version ?? ''))) {
       return reject(CODE_OLD_CLIENT, `client ${request.sys.type} ${request.sys.version} refused by checkClient`);
     }
+    const hasDict = request.sys.dictVersion === this.options.dictionary.version;
+    const accept = (user: unknown): void => connection.machine.send({ type: 'ACCEPTED', response: this.handshakeAnswer(hasDict, user) });
+    if (!config.handshake) return accept(undefined);
+    const refused = (error: unknown): void => reject(CODE_BAD_HANDSHAKE, `handshake refused: ${(error as Error)?.message ?? String(error)}`);
     let user: unknown;
     try {
-      if (config.handshake) user = await config.handshake(request, connection.session);
+      user = config.handshake(request, connection.session);
     } catch (error) {
-      return reject(CODE_BAD_HANDSHAKE, `handshake refused: ${(error as Error).message}`);
+      return refused(error);
+    }
+    if (user instanceof Promise) user.then(accept, refused);
+    else accept(user);
+  }
+
+  /** The code-200 answer; without a `user` part it is the same bytes for every client, made once. */
+  private handshakeAnswer(clientHasDict: boolean, user: unknown): Uint8Array {
+    if (user === undefined) {
+      const cached = clientHasDict ? this.answers.withoutDict : this.answers.withDict;
+      if (cached) return cached;
     }
     const sys: Record<string, unknown> = { heartbeat: this.heartbeatSeconds };
     if (this.useDict) {
       const dictionary = this.options.dictionary;
-      if (request.sys.dictVersion !== dictionary.version) {
+      if (!clientHasDict) {
         sys.dict = dictionary.routeToCode;
         sys.routeToCode = dictionary.routeToCode;
         sys.codeToRoute = dictionary.codeToRoute;
@@ -304,7 +322,9 @@ export class Connector implements SessionOwner {
       }
       sys.useDict = true;
     }
-    connection.machine.send({ type: 'ACCEPTED', response: json(user === undefined ? { code: CODE_OK, sys } : { code: CODE_OK, sys, user }) });
+    const answer = json(user === undefined ? { code: CODE_OK, sys } : { code: CODE_OK, sys, user });
+    if (user === undefined) this.answers[clientHasDict ? 'withoutDict' : 'withDict'] = answer;
+    return answer;
   }
 
   /** @internal One data package from a working client. */
@@ -360,7 +380,16 @@ export class Connector implements SessionOwner {
 
   private respond(connection: Connection, id: number, response: unknown): void {
     if (!connection.working) return;
-    connection.link.send(encodeDataPackage({ type: MessageType.Response, id, route: '', compressRoute: false, body: json(response) }));
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeDataPackage({ type: MessageType.Response, id, route: '', compressRoute: false, body: json(response) });
+    } catch (error) {
+      // A response that cannot be encoded (a handler's cyclic object, a body over 16 MiB): the
+      // client gets the error instead, and the server goes on.
+      this.options.logger.error({ err: error, session: connection.session.id }, 'response not sent');
+      bytes = encodeDataPackage({ type: MessageType.Response, id, route: '', compressRoute: false, body: json(errorResponse(error)) });
+    }
+    connection.link.send(bytes);
   }
 
   private parseRoute(message: Message): ParsedRoute {
@@ -495,7 +524,7 @@ class Connection implements SessionPort, LinkHandler {
 
   // SessionPort: effects the machine asks for.
   verifyHandshake(body: Uint8Array): void {
-    void this.connector.verify(this, body);
+    this.connector.verify(this, body);
   }
 
   sendHandshake(body: Uint8Array): void {

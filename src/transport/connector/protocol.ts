@@ -218,6 +218,8 @@ export function decodeMessage(bytes: Uint8Array): Message {
       shift *= 128;
       if (byte < 0x80) break;
     }
+    // Five varint bytes hold 35 bits; ids are 32-bit (and could not be answered otherwise).
+    if (id > 0xffffffff) throw new ProtocolError(`message id ${id} exceeds 32 bits`, 1);
   }
   let route: string | number = '';
   if (hasRoute(type)) {
