@@ -111,6 +111,10 @@ export async function run(options: ReportOptions): Promise<void> {
         note(`broadcast ${name}: shaddock connector on ${servers.shaddock.url} (pid ${servers.shaddock.frontendPid}), bare ws on ${servers.baseline.url} (pid ${servers.baseline.frontendPid})`);
         await probeShaddock(servers.shaddock.url);
         await (await PomeloClient.open(servers.baseline.url, { raw: true })).closeAndWait();
+        // Warm-up: WARMUP_CONNECTIONS clients come, go through what the measured ones will do, and
+        // go, on both sides, so that "before" already holds what a process builds once (compiled
+        // code, lazily made structures) and the rows show what each idle connection costs.
+        await Promise.all((['shaddock', 'baseline'] as const).map((side) => warmUp(side, servers[side]!.url)));
         // Both frontends' memory with no client, side by side.
         await sleep(SETTLE_MS);
         const [shaddockBefore, bareBefore] = await Promise.all([settledMemory(servers.shaddock.frontendPid), settledMemory(servers.baseline.frontendPid)]);
@@ -233,6 +237,25 @@ export async function run(options: ReportOptions): Promise<void> {
   await nats?.stop();
   if (gcReportDir) rmSync(gcReportDir, { recursive: true, force: true });
   if (failed) process.exit(1);
+}
+
+/** Clients that connect and leave on each side before memory is first read. */
+const WARMUP_CONNECTIONS = 200;
+
+async function warmUp(side: Side, url: string): Promise<void> {
+  const load = LoadClient.start(`${side} warm-up`, nodeArgs('BENCH_CLIENT_NODE_ARGS'));
+  loadClients.add(load);
+  try {
+    await load.command({ cmd: 'connect', url, count: WARMUP_CONNECTIONS, raw: side === 'baseline' });
+    if (side === 'shaddock') {
+      await load.command({ cmd: 'each', route: 'connector.entryHandler.enter', body: '{"uid":"warmup-$i"}' });
+      await load.command({ cmd: 'each', route: 'chat.chatHandler.join', body: '{}' });
+      await load.command({ cmd: 'each', route: 'chat.chatHandler.leave', body: '{}' });
+    }
+  } finally {
+    await load.stop();
+    loadClients.delete(load);
+  }
 }
 
 interface Memory {

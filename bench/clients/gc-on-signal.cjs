@@ -23,6 +23,11 @@ if (typeof globalThis.gc === 'function') {
     // BENCH_HEAP_SNAPSHOT_DIR=<dir>: also a heap snapshot there, to see what each connection holds.
     const snapshots = process.env.BENCH_HEAP_SNAPSHOT_DIR;
     if (snapshots) v8.writeHeapSnapshot(join(snapshots, `${process.pid}-${Date.now()}.heapsnapshot`));
+    // BENCH_GC_VERBOSE=1: the heap spaces on stderr (used / size, MiB), to see where memory sits.
+    if (process.env.BENCH_GC_VERBOSE) {
+      const mib = (n) => (n / 1048576).toFixed(1);
+      process.stderr.write(`gc-on-signal ${process.pid}: ${Object.entries(report.spaces).map(([name, s]) => `${name} ${mib(s.used)}/${mib(s.size)}`).join(', ')}\n`);
+    }
     const file = join(dir, `${process.pid}.json`);
     writeFileSync(`${file}.tmp`, JSON.stringify(report));
     renameSync(`${file}.tmp`, file);

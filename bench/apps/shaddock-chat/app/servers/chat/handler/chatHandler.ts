@@ -18,6 +18,12 @@ export default class ChatHandler {
     return { code: 200 };
   }
 
+  /** Broadcast bench's warm-up: the session leaves channel `bench` again. */
+  async leave(_msg: Record<string, never>, session: Session): Promise<{ code: 200 }> {
+    if (session.uid !== undefined) this.app.get('channelService').getChannel(CHANNEL)?.leave(session.uid, session.frontendId);
+    return { code: 200 };
+  }
+
   /** Broadcast bench's trigger: `count` pushes of `onBlast` to every member of channel `bench`. */
   async blast(msg: { count?: number }, _session: Session): Promise<{ code: 200; members: number } | { code: 500; error: string }> {
     const channel = this.app.get('channelService').getChannel(CHANNEL);
