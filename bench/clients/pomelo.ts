@@ -37,6 +37,9 @@ export interface PomeloClientOptions {
   onClose?: (code: number, reason: string) => void;
 }
 
+/** The bare baseline's greeting (`apps/bare-ws/server.ts` answers it to the sender only). */
+const RAW_HELLO = new TextEncoder().encode('{"hello":1}');
+
 export class PomeloClient {
   readonly ws: WebSocket;
   handshake: HandshakeInfo | undefined;
@@ -58,10 +61,14 @@ export class PomeloClient {
     this.ws = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true });
     this.ws.binaryType = 'nodebuffer';
     this.ws.on('open', () => {
-      if (options.raw) this.ready();
-      else this.ws.send(HANDSHAKE);
+      // A raw client says hello and is ready once answered: one exchange, so that its socket has
+      // done I/O like a Pomelo client's has after its handshake (memory is compared per idle connection).
+      this.ws.send(options.raw ? RAW_HELLO : HANDSHAKE);
     });
-    this.ws.on('message', (data: Buffer) => this.receive(data));
+    this.ws.on('message', (data: Buffer) => {
+      if (options.raw && this.readyCallback) return this.ready();
+      this.receive(data);
+    });
     this.ws.on('error', (error) => this.ready(error));
     this.ws.on('close', (code, reason) => {
       this.closed = true;

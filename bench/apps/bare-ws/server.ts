@@ -7,11 +7,18 @@ import { WebSocketServer } from 'ws';
 import { encodeMessage, encodePackage, MessageType, PackageType } from '../../../src/transport/connector/protocol.ts';
 
 const encoder = new TextEncoder();
+const HELLO = encoder.encode('{"hello":1}');
 const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
 
 wss.on('connection', (socket) => {
   socket.on('message', (data: Buffer) => {
-    const count = Number((JSON.parse(data.toString()) as { blast?: number }).blast ?? 1);
+    const request = JSON.parse(data.toString()) as { blast?: number; hello?: number };
+    if (request.hello !== undefined) {
+      // A client's greeting: one answer to it alone (its socket has then done I/O, as a Pomelo one has).
+      socket.send(HELLO);
+      return;
+    }
+    const count = Number(request.blast ?? 1);
     for (let seq = 0; seq < count; seq++) {
       const push = encodePackage(
         PackageType.Data,
