@@ -10,6 +10,7 @@ import { readRunFile } from '../src/actors/run-file.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { decode, encode } from '../src/transport/codec.ts';
 import { startEmbeddedNats, type EmbeddedNats } from '../src/transport/embedded-nats.ts';
+import { alive } from './clients/system.ts';
 import { subjects as buildSubjects } from '../src/transport/subjects.ts';
 import { stopChild } from './children.ts';
 import { median, note, printRows, row, type ReportOptions } from './report.ts';
@@ -323,20 +324,6 @@ function runCli(args: string[], timeout: number): Promise<void> {
   });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    // A zombie (exited, not yet reaped by its parent) counts as gone.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
-  }
-}
 
 function fileSize(path: string): number {
   try {

@@ -68,7 +68,7 @@ export function formatCpu(usage: Record<string, number>): string {
     .join(', ');
 }
 
-/** Alive and not a zombie. */
+/** Alive and not a zombie (exited, not yet reaped by its parent: that counts as gone). */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
