@@ -7,8 +7,7 @@ import { RpcServer } from '../transport/rpc.ts';
 import type { Subjects } from '../transport/subjects.ts';
 import type { Application } from './application.ts';
 import { ChannelService } from './channel.ts';
-import { Connector, type ConnectorConfig, type ParsedRoute, type PushMessage } from './connector.ts';
-import { buildDictionary } from './dictionary.ts';
+import type { Connector, ConnectorConfig, ParsedRoute, PushMessage } from './connector.ts';
 import type { ServerDirectory } from './directory.ts';
 import { instantiate, loadDefinitions, RemoteTable } from './remotes.ts';
 import { BackendSessionService, type FrontendSession, type SessionSnapshot } from './session.ts';
@@ -85,6 +84,8 @@ export class ClientServices {
       if (why === 'silent') forwarder.serverGone(server.id);
     });
 
+    // Only frontends load the connector (and `ws`, `http`): backends restart faster without them.
+    const [{ Connector }, { buildDictionary }] = await Promise.all([import('./connector.ts'), import('./dictionary.ts')]);
     const connector = new Connector({
       frontendId: entry.id,
       host: entry.host,
