@@ -7,46 +7,35 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { readRunFile, runFilePath } from '../src/actors/run-file.ts';
 import { stableHash } from '../src/actors/route.ts';
 import { decode, encode } from '../src/transport/codec.ts';
 import { subjects } from '../src/transport/subjects.ts';
 import type { ServerInfo } from '../src/types.ts';
 import { PinusClient } from './harness/pinus-client.ts';
-import { eventually, isAlive, nextHeartbeat, repoRoot, runCli, startCluster, startNats, waitForExit, type RunningService, type TestCluster } from './harness/index.ts';
+import { eventually, isAlive, nextHeartbeat, repoRoot, runCli, startCluster, useNats, waitForExit, type TestCluster } from './harness/index.ts';
 
 const chatDir = join(repoRoot, 'examples/chat');
 const rpcDir = join(repoRoot, 'test/fixtures/rpc-app');
 
-let nats: RunningService;
-let nc: NatsConnection;
-
-before(async () => {
-  nats = await startNats();
-  nc = await connect({ servers: nats.url });
-});
-
-after(async () => {
-  await nc?.close();
-  await nats?.stop();
-});
+/** This file's nats-server and a connection to it. */
+const bus = useNats();
 
 /** Calls a remote the way any NATS client can: msgpack `{remote, method, args}` on `rpc.<serverId>`. */
 async function rawCall(cluster: string, serverId: string, remote: string, method: string, args: unknown[]): Promise<{ ok: boolean; result?: unknown; error?: { name: string; message: string; code: string } }> {
-  const msg = await nc.request(subjects('shaddock', cluster).rpc(serverId), encode({ remote, method, args }), { timeout: 5_000 });
+  const msg = await bus.nc.request(subjects('shaddock', cluster).rpc(serverId), encode({ remote, method, args }), { timeout: 5_000 });
   return decode(msg.data);
 }
 
 /** The first heartbeat of `serverId` in state `running`. */
 function heartbeatOf(cluster: string, serverId: string): Promise<ServerInfo> {
-  return nextHeartbeat(nc, cluster, (info) => info.id === serverId && info.state === 'running');
+  return nextHeartbeat(bus.nc, cluster, (info) => info.id === serverId && info.state === 'running');
 }
 
 describe('the example chat cluster through the CLI', () => {
   let cluster: TestCluster;
   before(async () => {
-    cluster = await startCluster(chatDir, 'test', nats.url);
+    cluster = await startCluster(chatDir, 'test', bus.url);
   });
   after(async () => {
     await cluster?.destroy();
@@ -119,7 +108,7 @@ describe('the example chat cluster through the CLI', () => {
     const before = (await cluster.list()).find((r) => r.id === 'chat-server-1')!;
     assert.equal(before.cpu, '1');
     const other = (await cluster.list()).find((r) => r.id === 'chat-server-2')!;
-    const back = nextHeartbeat(nc, 'chat', (info) => info.id === 'chat-server-1' && info.state === 'running' && info.pid !== before.pid);
+    const back = nextHeartbeat(bus.nc, 'chat', (info) => info.id === 'chat-server-1' && info.state === 'running' && info.pid !== before.pid);
     process.kill(before.pid!, 'SIGKILL');
     // Rooms on the other chat server never notice.
     assert.deepEqual(await rawCall('chat', 'chat-server-2', 'chatRemote', 'whereIs', ['x']), { ok: true, result: { serverId: 'chat-server-2', users: 0 } });
@@ -177,7 +166,7 @@ describe('the example chat cluster through the CLI', () => {
 describe('RPC between server processes (fixture cluster)', () => {
   let cluster: TestCluster;
   before(async () => {
-    cluster = await startCluster(rpcDir, 'test', nats.url);
+    cluster = await startCluster(rpcDir, 'test', bus.url);
   });
   after(async () => {
     await cluster?.destroy();
@@ -226,7 +215,7 @@ describe('RPC between server processes (fixture cluster)', () => {
     const reply = await rawCall('rpctest', 'worker-1', 'workerRemote', 'constructor', []);
     assert.equal(reply.ok, false);
     assert.equal(reply.error?.code, 'UNKNOWN_REMOTE');
-    const garbage = await nc.request(subjects('shaddock', 'rpctest').rpc('worker-1'), new Uint8Array([0xc1]), { timeout: 2_000 });
+    const garbage = await bus.nc.request(subjects('shaddock', 'rpctest').rpc('worker-1'), new Uint8Array([0xc1]), { timeout: 2_000 });
     assert.equal(decode<{ error: { code: string } }>(garbage.data).error.code, 'BAD_REQUEST');
   });
 

@@ -7,28 +7,17 @@ import assert from 'node:assert/strict';
 import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
 import pinus from 'pinus-protocol/dist/index.js';
 import WebSocket from 'ws';
 import type { ServerRow } from '../src/actors/admin.ts';
 import { PinusClient } from './harness/pinus-client.ts';
-import { eventually, nextHeartbeat, repoRoot, runCli, startCluster, startNats, type RunningService, type TestCluster } from './harness/index.ts';
+import { eventually, nextHeartbeat, repoRoot, runCli, startCluster, useNats, type TestCluster } from './harness/index.ts';
 
 const { Package, Message } = pinus;
 const kinds = ['ws', 'tcp'] as const;
 
-let nats: RunningService;
-let nc: NatsConnection;
-
-before(async () => {
-  nats = await startNats();
-  nc = await connect({ servers: nats.url });
-});
-
-after(async () => {
-  await nc?.close();
-  await nats?.stop();
-});
+/** This file's nats-server and a connection to it. */
+const bus = useNats();
 
 const portOf = (rows: ServerRow[], id: string): number => {
   const port = rows.find((row) => row.id === id)?.clientPort;
@@ -54,7 +43,7 @@ describe('the chat example, with a client built only from pinus-protocol', () =>
   }
 
   before(async () => {
-    cluster = await startCluster(join(repoRoot, 'examples/chat'), 'test', nats.url);
+    cluster = await startCluster(join(repoRoot, 'examples/chat'), 'test', bus.url);
     gatePort = portOf(await cluster.list(), 'gate-server-1');
   });
   after(async () => {
@@ -146,7 +135,7 @@ describe('the chat example, with a client built only from pinus-protocol', () =>
     await victim.request('connector.entryHandler.enter', { username: 'vic', rid: doomedRoom });
 
     const before = (await cluster.list()).find((row) => row.id === 'chat-server-1')!;
-    const back = nextHeartbeat(nc, 'chat', (info) => info.id === 'chat-server-1' && info.state === 'running' && info.pid !== before.pid);
+    const back = nextHeartbeat(bus.nc, 'chat', (info) => info.id === 'chat-server-1' && info.state === 'running' && info.pid !== before.pid);
     process.kill(before.pid!, 'SIGKILL');
     // While chat-server-1 is down and coming back, the other room chats on.
     for (let i = 0; i < 5; i++) {
@@ -188,7 +177,7 @@ describe('connector limits, sessions and pushes (fixture cluster)', () => {
   const track = (client: PinusClient): PinusClient => (clients.push(client), client);
 
   before(async () => {
-    cluster = await startCluster(join(repoRoot, 'test/fixtures/client-app'), 'test', nats.url);
+    cluster = await startCluster(join(repoRoot, 'test/fixtures/client-app'), 'test', bus.url);
     const rows = await cluster.list();
     port1 = portOf(rows, 'connector-1');
     port2 = portOf(rows, 'connector-2');
@@ -447,7 +436,7 @@ describe('connector limits, sessions and pushes (fixture cluster)', () => {
   test('draining: a stopping frontend refuses new clients but answers the request in flight', async () => {
     const client = track(await PinusClient.connect('tcp', port1));
     const slow = client.request('connector.entryHandler.slow', { ms: 1_500 });
-    const draining = nextHeartbeat(nc, 'clienttest', (info) => info.id === 'connector-1' && info.state === 'draining');
+    const draining = nextHeartbeat(bus.nc, 'clienttest', (info) => info.id === 'connector-1' && info.state === 'draining');
     const stop = runCli(['stop', ...cluster.args, 'connector-1']);
     await draining;
     await assert.rejects(PinusClient.open('tcp', port1), /ECONNREFUSED/);

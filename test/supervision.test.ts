@@ -5,29 +5,20 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { ServerRow } from '../src/actors/admin.ts';
 import { decode, encode } from '../src/transport/codec.ts';
 import { subjects } from '../src/transport/subjects.ts';
 import type { ServerInfo } from '../src/types.ts';
-import { eventually, isAlive, nextHeartbeat, repoRoot, runCli, startCluster, startNats, waitForExit, type RunningService, type TestCluster } from './harness/index.ts';
+import { eventually, isAlive, nextHeartbeat, repoRoot, runCli, startCluster, useNats, waitForExit, type TestCluster } from './harness/index.ts';
 
 const dir = join(repoRoot, 'test/fixtures/supervise-app');
-let nats: RunningService;
-let nc: NatsConnection;
+/** This file's nats-server and a connection to it. */
+const bus = useNats();
 
-before(async () => {
-  rmSync(join(dir, 'logs'), { recursive: true, force: true });
-  nats = await startNats();
-  nc = await connect({ servers: nats.url });
-});
-after(async () => {
-  await nc?.close();
-  await nats?.stop();
-});
+before(() => rmSync(join(dir, 'logs'), { recursive: true, force: true }));
 
 async function call(cluster: string, serverId: string, remote: string, method: string): Promise<unknown> {
-  const msg = await nc.request(subjects('shaddock', cluster).rpc(serverId), encode({ remote, method, args: [] }), { timeout: 3_000 });
+  const msg = await bus.nc.request(subjects('shaddock', cluster).rpc(serverId), encode({ remote, method, args: [] }), { timeout: 3_000 });
   const reply = decode<{ ok: boolean; result: unknown }>(msg.data);
   assert.equal(reply.ok, true);
   return reply.result;
@@ -35,7 +26,7 @@ async function call(cluster: string, serverId: string, remote: string, method: s
 
 /** The first `running` heartbeat of `serverId` from a process other than `notPid`. */
 function nextRunning(cluster: string, serverId: string, notPid: number): Promise<ServerInfo> {
-  return nextHeartbeat(nc, cluster, (info) => info.id === serverId && info.state === 'running' && info.pid !== notPid);
+  return nextHeartbeat(bus.nc, cluster, (info) => info.id === serverId && info.state === 'running' && info.pid !== notPid);
 }
 
 function row(rows: ServerRow[], id: string): ServerRow {
@@ -52,7 +43,7 @@ function cpusOf(pid: number): string {
 describe('supervision', () => {
   let cluster: TestCluster;
   before(async () => {
-    cluster = await startCluster(dir, 'test', nats.url);
+    cluster = await startCluster(dir, 'test', bus.url);
   });
   after(async () => {
     await cluster?.destroy();
@@ -161,7 +152,7 @@ describe('supervision', () => {
 describe('a stop while a restart is pending cancels it', () => {
   let cluster: TestCluster;
   before(async () => {
-    cluster = await startCluster(dir, 'slow', nats.url);
+    cluster = await startCluster(dir, 'slow', bus.url);
   });
   after(async () => {
     await cluster?.destroy();
@@ -176,7 +167,7 @@ describe('a stop while a restart is pending cancels it', () => {
     assert.equal(row(await cluster.list(), 'keeper-1').state, 'stopped');
     // Past the end of the backoff, still nobody: the restart was cancelled.
     let restarted = false;
-    const subscription = nc.subscribe(subjects('shaddock', 'supervise-slow').heartbeat, {
+    const subscription = bus.nc.subscribe(subjects('shaddock', 'supervise-slow').heartbeat, {
       callback: (_e, msg) => {
         if (decode<ServerInfo>(msg.data).id === 'keeper-1') restarted = true;
       },

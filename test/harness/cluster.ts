@@ -1,6 +1,9 @@
 import { execFile } from 'node:child_process';
+import { after, before } from 'node:test';
+import { connect } from '@nats-io/transport-node';
 import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { startNats, type RunningService } from './services.ts';
 import type { ServerRow } from '../../src/actors/admin.ts';
 import { decode } from '../../src/transport/codec.ts';
 import { subjects } from '../../src/transport/subjects.ts';
@@ -122,4 +125,31 @@ export function nextHeartbeat(nc: NatsConnection, cluster: string, match: (info:
       },
     });
   });
+}
+
+/**
+ * A nats-server for the calling test file and a connection to it: started before the file's
+ * tests, both closed after them (the server by pid). Read `url` and `nc` inside tests and hooks.
+ */
+export function useNats(): { readonly url: string; readonly nc: NatsConnection } {
+  let nats: RunningService | undefined;
+  let nc: NatsConnection | undefined;
+  before(async () => {
+    nats = await startNats();
+    nc = await connect({ servers: nats.url });
+  });
+  after(async () => {
+    await nc?.close();
+    await nats?.stop();
+  });
+  return {
+    get url() {
+      if (!nats) throw new Error('useNats: read url inside a test or hook');
+      return nats.url;
+    },
+    get nc() {
+      if (!nc) throw new Error('useNats: read nc inside a test or hook');
+      return nc;
+    },
+  };
 }
