@@ -9,19 +9,12 @@ import {
   type SnapshotFrom,
   type StateValueFrom,
 } from 'xstate';
+import { TimerWheel, type WheelEntry } from './timer-wheel.ts';
 
 type Parts<M extends AnyStateMachine> = Pick<MachineSnapshot<ContextFrom<M>, EventFromLogic<M>, never, StateValueFrom<M>, string, unknown, never, never>, 'value' | 'context' | 'status'>;
 
-/** Timers a runner uses: Node's by default; xstate's `SimulatedClock` fits, for tests. */
-export interface RunnerClock {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-const realClock: RunnerClock = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
+/** The wheel runners use unless given one: Node's clock, 100 ms ticks. */
+let sharedWheel: TimerWheel | undefined;
 
 /**
  * One actor scope per machine, shared by all its runners. xstate's `transition()` makes a fresh
@@ -70,31 +63,34 @@ interface Executable {
 
 /**
  * Runs a machine without an actor: xstate's transition function, the actions it returns executed
- * here, and its delayed events (`after`) on timers. An actor brings its own actor system, mailbox
- * and a dozen closures, about 5 KiB each: right for a server or a supervisor, too heavy for each
- * of thousands of client connections. Between events a runner keeps only the state value, the
- * context and its pending timers (a snapshot, with its node list and bound methods, is rebuilt
- * when the next event comes), so an idle connection's machine costs a few hundred bytes.
+ * here, and its delayed events (`after`) on a {@link TimerWheel}. An actor brings its own actor
+ * system, mailbox and a dozen closures, about 5 KiB each: right for a server or a supervisor, too
+ * heavy for each of thousands of client connections. Between events a runner keeps only the state
+ * value, the context and its pending delayed event (a snapshot, with its node list and bound
+ * methods, is rebuilt when the next event comes), so an idle connection's machine costs a few
+ * hundred bytes. Its delays are the wheel's: rounded up to its resolution (100 ms by default).
  *
  * What it supports is what the session machine uses: actions with effects, `assign`, `after`
  * (delayed raise and cancel) and raise. Machines that invoke or spawn actors need a real actor.
  */
-export class MachineRunner<M extends AnyStateMachine> {
+export class MachineRunner<M extends AnyStateMachine> implements WheelEntry {
   /** The current state value: cheap to read on every package. */
   value: StateValueFrom<M>;
   private context: ContextFrom<M>;
   private status: Parts<M>['status'];
-  /** The pending delayed event (machines rarely have two at once; more go to `others`). */
+  /** The pending delayed event, which the runner itself waits for on the wheel (machines rarely have two at once; more go to `others`). */
   private timerId: string | undefined;
-  private timer: unknown;
-  private others: Map<string, unknown> | undefined;
+  private timerEvent: EventFromLogic<M> | undefined;
+  /** @internal */
+  wheelTick: number | undefined;
+  private others: Map<string, Delayed<M>> | undefined;
   private queue: EventFromLogic<M>[] | undefined;
   private busy = false;
 
   constructor(
     private readonly machine: M,
     input: InputFrom<M>,
-    private readonly clock: RunnerClock = realClock,
+    private readonly wheel: TimerWheel = (sharedWheel ??= new TimerWheel()),
   ) {
     const [snapshot, actions] = step(machine, undefined, undefined, input);
     this.value = snapshot.value;
@@ -121,13 +117,19 @@ export class MachineRunner<M extends AnyStateMachine> {
     this.drain();
   }
 
-  /** Cancels pending timers; the runner takes no more events. */
+  /** Cancels pending delayed events; the runner takes no more events. */
   stop(): void {
-    if (this.timerId !== undefined) this.clock.clearTimeout(this.timer);
-    this.timerId = this.timer = undefined;
-    if (this.others) for (const handle of this.others.values()) this.clock.clearTimeout(handle);
+    if (this.timerId !== undefined) this.cancel(this.timerId);
+    if (this.others) for (const delayed of this.others.values()) this.wheel.cancel(delayed);
     this.others = undefined;
     this.queue = undefined;
+  }
+
+  /** @internal The wheel: the pending delayed event is due. */
+  expire(): void {
+    const event = this.timerEvent!;
+    this.timerId = this.timerEvent = undefined;
+    this.send(event);
   }
 
   private drain(): void {
@@ -164,28 +166,48 @@ export class MachineRunner<M extends AnyStateMachine> {
 
   private schedule(id: string, delay: number, event: EventFromLogic<M>): void {
     this.cancel(id);
-    const handle = this.clock.setTimeout(() => this.fire(id, event), delay);
     if (this.timerId === undefined) {
       this.timerId = id;
-      this.timer = handle;
+      this.timerEvent = event;
+      this.wheel.schedule(this, delay);
     } else {
-      (this.others ??= new Map()).set(id, handle);
+      const delayed = new Delayed(this, id, event);
+      (this.others ??= new Map()).set(id, delayed);
+      this.wheel.schedule(delayed, delay);
     }
   }
 
-  private fire(id: string, event: EventFromLogic<M>): void {
-    this.forget(id);
-    this.send(event);
-  }
-
   private cancel(id: string): void {
-    if (this.timerId === id) this.clock.clearTimeout(this.timer);
-    else if (this.others?.has(id)) this.clock.clearTimeout(this.others.get(id));
-    this.forget(id);
+    if (this.timerId === id) {
+      this.wheel.cancel(this);
+      this.timerId = this.timerEvent = undefined;
+      return;
+    }
+    const delayed = this.others?.get(id);
+    if (delayed) {
+      this.wheel.cancel(delayed);
+      this.others!.delete(id);
+    }
   }
 
-  private forget(id: string): void {
-    if (this.timerId === id) this.timerId = this.timer = undefined;
-    else this.others?.delete(id);
+  /** @internal A second delayed event came due. */
+  expireOther(delayed: Delayed<M>): void {
+    this.others?.delete(delayed.id);
+    this.send(delayed.event);
+  }
+}
+
+/** A delayed event beyond a runner's first (rare): its own entry on the wheel. */
+class Delayed<M extends AnyStateMachine> implements WheelEntry {
+  wheelTick: number | undefined;
+
+  constructor(
+    private readonly runner: MachineRunner<M>,
+    readonly id: string,
+    readonly event: EventFromLogic<M>,
+  ) {}
+
+  expire(): void {
+    this.runner.expireOther(this);
   }
 }
