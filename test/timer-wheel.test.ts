@@ -133,6 +133,26 @@ describe('timer wheel', () => {
     assert.equal(c.timersPending(), 0);
   });
 
+  test("on Node's clock, setting the system time back an hour does not delay a timeout", async () => {
+    const wheel = new TimerWheel(undefined, 10);
+    const realNow = Date.now;
+    const waiting: WheelEntry = { wheelTick: undefined, expire: () => {} };
+    try {
+      const expired = new Promise<string>((resolve) => {
+        waiting.expire = () => resolve('expired');
+        wheel.schedule(waiting, 30);
+      });
+      Date.now = () => realNow() - 3_600_000;
+      let guard: NodeJS.Timeout | undefined;
+      const late = new Promise<string>((resolve) => (guard = setTimeout(resolve, 2_000, 'still waiting after 2 s')));
+      assert.equal(await Promise.race([expired, late]), 'expired');
+      clearTimeout(guard);
+    } finally {
+      Date.now = realNow;
+      wheel.cancel(waiting);
+    }
+  });
+
   test('a resolution under 1 ms is refused', () => {
     assert.throws(() => new TimerWheel(undefined, 0), /resolution must be at least 1 ms \(got 0\)/);
   });

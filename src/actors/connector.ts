@@ -476,8 +476,8 @@ class UidIndex {
  */
 class Connection implements SessionPort, LinkHandler {
   machine!: MachineRunner<typeof sessionMachine>;
-  /** Date.now() of the last package from the client. */
-  private lastSeen = Date.now();
+  /** When the last package from the client came (`performance.now()`: a monotonic clock, which a change of the system time does not move). */
+  private lastSeen = performance.now();
 
   constructor(
     private readonly connector: Connector,
@@ -495,7 +495,7 @@ class Connection implements SessionPort, LinkHandler {
 
   // LinkHandler: packages up from the transport.
   packages(packages: Package[]): void {
-    this.lastSeen = Date.now();
+    this.lastSeen = performance.now();
     for (const { type, body } of packages) {
       switch (type) {
         case PackageType.Data:
@@ -544,7 +544,7 @@ class Connection implements SessionPort, LinkHandler {
   }
 
   silentFor(): number {
-    return Date.now() - this.lastSeen;
+    return performance.now() - this.lastSeen;
   }
 
   dispatch(body: Uint8Array): void {

@@ -12,8 +12,9 @@ export interface WheelEntry {
   expire(): void;
 }
 
+/** Monotonic, like Node's own timers: setting the system clock back or forth moves no timeout. */
 const nodeClock: WheelClock = {
-  now: () => Date.now(),
+  now: () => performance.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };

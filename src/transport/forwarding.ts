@@ -81,7 +81,7 @@ export class ForwardClient {
     const id = this.nextId++;
     if (this.nextId > 0x7fffffff) this.nextId = 1;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, serverId, handler, method, timeout, deadline: Date.now() + timeout });
+      this.pending.set(id, { resolve, reject, serverId, handler, method, timeout, deadline: performance.now() + timeout });
       let queue = this.queues.get(serverId);
       if (!queue) this.queues.set(serverId, (queue = []));
       queue.push([id, handler, method, msg, session]);
@@ -134,7 +134,7 @@ export class ForwardClient {
   }
 
   private readonly sweep = (): void => {
-    const now = Date.now();
+    const now = performance.now();
     for (const [id, call] of this.pending) {
       if (call.deadline > now) continue;
       this.pending.delete(id);
