@@ -6,6 +6,7 @@ import type { ServerInfo } from '../types.ts';
 
 interface Entry {
   info: ServerInfo;
+  /** `performance.now()` of its last heartbeat: monotonic, so setting the system clock moves no server up or down. */
   lastSeen: number;
 }
 
@@ -93,7 +94,7 @@ export class ServerDirectory extends EventEmitter<DirectoryEvents> {
       return;
     }
     const known = this.servers.get(info.id);
-    this.servers.set(info.id, { info, lastSeen: Date.now() });
+    this.servers.set(info.id, { info, lastSeen: performance.now() });
     if (!known || known.info.pid !== info.pid || known.info.state !== info.state) this.reindex(info.serverType);
     if (!known) this.emit('up', info);
     this.emit('heartbeat', info);
@@ -115,7 +116,7 @@ export class ServerDirectory extends EventEmitter<DirectoryEvents> {
   }
 
   private sweep(): void {
-    const now = Date.now();
+    const now = performance.now();
     for (const entry of this.servers.values()) {
       if (now - entry.lastSeen > this.heartbeatTimeout) this.remove(entry.info, 'silent');
     }

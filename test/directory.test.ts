@@ -1,0 +1,63 @@
+// The server directory every process keeps from heartbeats, against a real nats-server.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ServerDirectory } from '../src/actors/directory.ts';
+import { encode } from '../src/transport/codec.ts';
+import { subjects } from '../src/transport/subjects.ts';
+import type { ServerInfo } from '../src/types.ts';
+import { useNats } from './harness/cluster.ts';
+
+const nats = useNats();
+
+function info(id: string): ServerInfo {
+  return { id, serverType: 'chat', host: '127.0.0.1', frontend: false, pid: process.pid, state: 'running', remotes: {}, startedAt: Date.now(), rss: 0 };
+}
+
+/** A started directory on its own cluster's subjects (300 ms heartbeat timeout), and the `down` events it emits. */
+function directoryOf(cluster: string) {
+  const names = subjects('shaddock', cluster);
+  const directory = new ServerDirectory(nats.nc, names, 300);
+  const downs: string[] = [];
+  directory.on('down', (server, why) => downs.push(`${server.id} ${why}`));
+  directory.start();
+  const beat = (id: string) => nats.nc.publish(names.heartbeat, encode(info(id)));
+  return { directory, downs, beat };
+}
+
+describe('server directory', () => {
+  test('a server that stops sending heartbeats goes down as silent; one that keeps sending stays up', async () => {
+    const { directory, downs, beat } = directoryOf('directory-silent');
+    const beating = setInterval(() => beat('chat-live'), 50);
+    try {
+      beat('chat-quiet');
+      const quietDown = new Promise<void>((resolve) => directory.on('down', (server) => server.id === 'chat-quiet' && resolve()));
+      await quietDown;
+      // Wait as long again: the live one must still be there.
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      assert.deepEqual(downs, ['chat-quiet silent']);
+      assert.deepEqual(directory.ofType('chat').map((server) => server.id), ['chat-live']);
+    } finally {
+      clearInterval(beating);
+      directory.stop();
+    }
+  });
+
+  test('setting the system clock forward an hour does not make live servers look silent', async () => {
+    const { directory, downs, beat } = directoryOf('directory-clock');
+    const realNow = Date.now;
+    const beating = setInterval(() => beat('chat-live'), 50);
+    try {
+      const up = new Promise<void>((resolve) => directory.once('up', () => resolve()));
+      await up;
+      Date.now = () => realNow() + 3_600_000;
+      // Several sweeps (every 100 ms here) with the clock an hour ahead.
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      assert.deepEqual(downs, []);
+      assert.deepEqual(directory.ofType('chat').map((server) => server.id), ['chat-live']);
+    } finally {
+      Date.now = realNow;
+      clearInterval(beating);
+      directory.stop();
+    }
+  });
+});
