@@ -9,6 +9,8 @@ function countingClock() {
   const clock = new SimulatedClock();
   let set = 0;
   const pending = new Set<number>();
+  /** What timer callbacks threw (caught here: xstate's SimulatedClock stops flushing after a throw). */
+  const thrown: unknown[] = [];
   return {
     clock: {
       now: () => clock.now(),
@@ -16,7 +18,11 @@ function countingClock() {
         set++;
         const id = clock.setTimeout(() => {
           pending.delete(id);
-          fn();
+          try {
+            fn();
+          } catch (error) {
+            thrown.push(error);
+          }
         }, ms);
         pending.add(id);
         return id;
@@ -29,6 +35,7 @@ function countingClock() {
     advance: (ms: number) => clock.increment(ms),
     timersSet: () => set,
     timersPending: () => pending.size,
+    thrown,
   };
 }
 
@@ -131,6 +138,22 @@ describe('timer wheel', () => {
     c.advance(100);
     assert.deepEqual(log, ['round 1@100', 'round 2@200', 'round 3@300']);
     assert.equal(c.timersPending(), 0);
+  });
+
+  test('an entry that throws does not strand the others: they fire, later ticks too, and the error surfaces', () => {
+    const c = countingClock();
+    const wheel = new TimerWheel(c.clock, 10);
+    const log: string[] = [];
+    wheel.schedule(entry(log, 'before'), 10);
+    wheel.schedule({ wheelTick: undefined, expire: () => { throw new Error('action failed'); } }, 10);
+    wheel.schedule(entry(log, 'after'), 10);
+    wheel.schedule(entry(log, 'later'), 50);
+    c.advance(10);
+    assert.deepEqual(log, ['before@done', 'after@done']);
+    assert.deepEqual(c.thrown.map((error) => (error as Error).message), ['action failed']);
+    c.advance(40);
+    assert.deepEqual(log, ['before@done', 'after@done', 'later@done']);
+    assert.equal(wheel.size, 0);
   });
 
   test("on Node's clock, setting the system time back an hour does not delay a timeout", async () => {

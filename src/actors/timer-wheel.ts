@@ -81,6 +81,9 @@ export class TimerWheel {
   private readonly fire = (): void => {
     this.armedTick = this.handle = undefined;
     const due = (this.clock.now() - this.epoch) / this.resolution;
+    // An entry that throws must not strand the others: every due entry runs, the timer is set
+    // again, and then the first error goes on to the caller (the process, as a timer's would).
+    let failure: { error: unknown } | undefined;
     while (this.ticks.length > 0 && this.ticks[0]! <= due) {
       const tick = this.ticks.shift()!;
       const bucket = this.buckets.get(tick)!;
@@ -89,11 +92,16 @@ export class TimerWheel {
         if (entry.wheelTick !== tick) continue;
         entry.wheelTick = undefined;
         this.waiting--;
-        entry.expire();
+        try {
+          entry.expire();
+        } catch (error) {
+          failure ??= { error };
+        }
       }
     }
     if (this.waiting === 0) this.clear();
     else this.arm();
+    if (failure) throw failure.error;
   };
 
   /** The clock timer set for the earliest tick. */
