@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { startEmbeddedNats, type EmbeddedNats } from '../src/transport/embedded-nats.ts';
+import { startEmbeddedNats, type EmbeddedNats } from '../src/actors/master/embedded-broker.ts';
 import { everyPid as shaddockPids, startShaddockChat } from './apps/shaddock-chat/cluster.ts';
 import { stopChild } from './children.ts';
 import { LoadClient } from './clients/driver.ts';

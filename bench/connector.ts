@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEmbeddedNats, type EmbeddedNats } from '../src/transport/embedded-nats.ts';
+import { startEmbeddedNats, type EmbeddedNats } from '../src/actors/master/embedded-broker.ts';
 import { everyPid as shaddockPids, startShaddockChat, type ShaddockCluster } from './apps/shaddock-chat/cluster.ts';
 import { LoadClient } from './clients/driver.ts';
 import { PomeloClient } from './clients/pomelo.ts';

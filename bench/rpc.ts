@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createApp, type Application } from 'shaddock';
-import { startEmbeddedNats, type EmbeddedNats } from '../src/transport/embedded-nats.ts';
+import { startEmbeddedNats, type EmbeddedNats } from '../src/actors/master/embedded-broker.ts';
 import './apps/rpc/app/remotes.ts';
 import { stopChild, STOP_GRACE } from './children.ts';
 import { median, note, printRows, row, type ReportOptions, type Row } from './report.ts';

@@ -2,13 +2,13 @@
  * Shaddock's public API: create an app, declare remotes, call them with `app.rpc`.
  * Machines (`shaddock/machines`) and the config loader are exported for tools and tests.
  */
-export { Application, createApp } from './actors/application.ts';
-export type { AppRuntime, CreateAppOptions, Feature } from './actors/application.ts';
-export type { CallOptions } from './actors/rpc-proxy.ts';
-export { defaultRoute, stableHash, routeKey } from './actors/route.ts';
-export type { ServerRow } from './actors/admin.ts';
-export { Channel, ChannelService, type Receiver } from './actors/channel.ts';
-export type { ConnectorConfig, HandshakeRequest } from './actors/connector.ts';
+export { Application, createApp } from './actors/app/application.ts';
+export type { CreateAppOptions, Feature } from './actors/app/application.ts';
+export type { CallOptions } from './actors/rpc/proxy.ts';
+export { defaultRoute, stableHash, routeKey } from './actors/rpc/route.ts';
+export type { ServerRow } from './actors/master/admin.ts';
+export { Channel, ChannelService, type Receiver } from './actors/channel/channel.ts';
+export type { ConnectorConfig, HandshakeRequest } from './actors/connector/connector.ts';
 export {
   BackendSession,
   BackendSessionService,
@@ -17,7 +17,7 @@ export {
   type SessionClosedListener,
   type SessionService,
   type SessionSnapshot,
-} from './actors/session.ts';
+} from './actors/connector/session.ts';
 export * from './errors.ts';
 export type * from './types.ts';
 export { ConfigError } from './config/errors.ts';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pinus from 'pinus-protocol/dist/index.js';
 import WebSocket from 'ws';
-import type { ServerRow } from '../src/actors/admin.ts';
+import type { ServerRow } from '../src/actors/master/admin.ts';
 import { PinusClient } from './harness/pinus-client.ts';
 import { eventually, nextHeartbeat, repoRoot, runCli, startCluster, useNats, type TestCluster } from './harness/index.ts';
 
@@ -122,7 +122,7 @@ describe('the chat example, with a client built only from pinus-protocol', () =>
 
   test('kill -9 of a chat server: clients in rooms on the other chat server never notice', { skip: process.platform !== 'linux' }, async () => {
     // Two rooms, one per chat server (the example hashes rid over the chat servers sorted by id).
-    const { stableHash } = await import('../src/actors/route.ts');
+    const { stableHash } = await import('../src/actors/rpc/route.ts');
     const rooms = ['r0', 'r1', 'r2', 'r3', 'r4', 'r5'];
     const onServer = (index: number): string => rooms.find((rid) => stableHash(rid) % 2 === index)!;
     const doomedRoom = onServer(0);
@@ -150,7 +150,7 @@ describe('the chat example, with a client built only from pinus-protocol', () =>
   });
 
   test('a chat server stopping on purpose says goodbye to its rooms by push, before it goes', async () => {
-    const { stableHash } = await import('../src/actors/route.ts');
+    const { stableHash } = await import('../src/actors/rpc/route.ts');
     const rid = ['g0', 'g1', 'g2', 'g3', 'g4', 'g5'].find((room) => stableHash(room) % 2 === 1)!; // on chat-server-2
     const otherRid = ['h0', 'h1', 'h2', 'h3', 'h4', 'h5'].find((room) => stableHash(room) % 2 === 0)!; // on chat-server-1
     const guest = await login('tcp', 'gil');

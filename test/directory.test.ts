@@ -1,7 +1,7 @@
 // The server directory every process keeps from heartbeats, against a real nats-server.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ServerDirectory } from '../src/actors/directory.ts';
+import { ServerDirectory } from '../src/actors/server/directory.ts';
 import { encode } from '../src/transport/codec.ts';
 import { subjects } from '../src/transport/subjects.ts';
 import type { ServerInfo } from '../src/types.ts';

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createActor, SimulatedClock } from 'xstate';
-import { MachineRunner } from '../src/actors/machine-runner.ts';
-import { TimerWheel } from '../src/actors/timer-wheel.ts';
+import { MachineRunner } from '../src/actors/runtime/machine-runner.ts';
+import { TimerWheel } from '../src/actors/runtime/timer-wheel.ts';
 import { sessionMachine, type SessionEvent, type SessionPort } from '../src/machines/session.ts';
 import { stateName } from '../src/machines/state-name.ts';
 

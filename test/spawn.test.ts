@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_RESTART_POLICY, type ClusterConfig, type ServerEntry } from '../src/config/index.ts';
-import { formatCpuList, serverCommand, spawnServer, type SpawnServerOptions } from '../src/actors/spawn.ts';
+import { formatCpuList, serverCommand, spawnServer, type SpawnServerOptions } from '../src/actors/master/spawn.ts';
 
 const roots: string[] = [];
 after(() => {

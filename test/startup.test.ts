@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { readRunFile, runFilePath } from '../src/actors/run-file.ts';
+import { readRunFile, runFilePath } from '../src/actors/master/run-file.ts';
 import { isAlive, repoRoot, runCli, startNats, waitForExit, type RunningService } from './harness/index.ts';
 
 const fixture = join(repoRoot, 'test/fixtures/rpc-app');

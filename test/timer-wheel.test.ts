@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { SimulatedClock } from 'xstate';
-import { TimerWheel, type WheelEntry } from '../src/actors/timer-wheel.ts';
+import { TimerWheel, type WheelEntry } from '../src/actors/runtime/timer-wheel.ts';
 
 /** A clock that also counts the timers set on it and those pending. */
 function countingClock() {

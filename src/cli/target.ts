@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { loadConfig } from '../config/index.ts';
 import type { ClusterConfig } from '../config/types.ts';
-import { readRunFile, type RunFile } from '../actors/run-file.ts';
+import { readRunFile, type RunFile } from '../actors/master/run-file.ts';
 
 /** Options every command that talks to a running master accepts. */
 export interface TargetOptions {

@@ -75,7 +75,7 @@ export const serverMachine = setup({
     input: {} as ServerInput,
   },
   actions: {
-    // Injected by the runtime (src/actors/master.ts).
+    // Injected by the runtime (src/actors/master/supervised-server.ts).
     spawn: () => {},
     requestStop: () => {},
     kill: () => {},

@@ -80,7 +80,7 @@ export const supervisorMachine = setup({
     input: {} as SupervisorInput,
   },
   actions: {
-    // Injected by the runtime (src/actors/master.ts).
+    // Injected by the runtime (src/actors/master/supervised-server.ts).
     restart: () => {},
     kill: () => {},
     scheduleRestart: assign(({ context, event }) => {

@@ -4,12 +4,12 @@ import { connect } from '@nats-io/transport-node';
 import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { startNats, type RunningService } from './services.ts';
-import type { ServerRow } from '../../src/actors/admin.ts';
+import type { ServerRow } from '../../src/actors/master/admin.ts';
 import { decode } from '../../src/transport/codec.ts';
 import { subjects } from '../../src/transport/subjects.ts';
 import type { ServerInfo } from '../../src/types.ts';
-import { readRunFile } from '../../src/actors/run-file.ts';
-import { isAlive } from '../../src/actors/watch.ts';
+import { readRunFile } from '../../src/actors/master/run-file.ts';
+import { isAlive } from '../../src/actors/runtime/watch.ts';
 
 export { isAlive };
 

@@ -14,7 +14,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { startEmbeddedNats, type EmbeddedNats } from '../../src/transport/embedded-nats.ts';
+import { startEmbeddedNats, type EmbeddedNats } from '../../src/actors/master/embedded-broker.ts';
 import { freePort } from './ports.ts';
 
 export interface RunningService {

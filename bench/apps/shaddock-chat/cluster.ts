@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { ServerRow } from 'shaddock';
-import { readRunFile } from '../../../src/actors/run-file.ts';
+import { readRunFile } from '../../../src/actors/master/run-file.ts';
 import { alive, signal, sleep } from '../../clients/system.ts';
 
 export const appDir = import.meta.dirname;

@@ -1,9 +1,9 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { RemoteDefinition } from '../types.ts';
-import { UnknownRemoteError } from '../errors.ts';
-import type { RpcRequest } from '../transport/rpc.ts';
+import type { RemoteDefinition } from '../../types.ts';
+import { UnknownRemoteError } from '../../errors.ts';
+import type { RpcRequest } from '../../transport/rpc.ts';
 
 const moduleExtensions = new Set(['.ts', '.mts', '.js', '.mjs']);
 

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { decode, encode } from '../transport/codec.ts';
-import type { Subjects } from '../transport/subjects.ts';
-import type { ServerInfo } from '../types.ts';
+import { decode, encode } from '../../transport/codec.ts';
+import type { Subjects } from '../../transport/subjects.ts';
+import type { ServerInfo } from '../../types.ts';
 
 interface Entry {
   info: ServerInfo;

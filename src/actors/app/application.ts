@@ -1,25 +1,15 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { loadConfig } from '../config/lazy.ts';
-import type { ClusterConfig, ServerEntry } from '../config/types.ts';
-import { NoServerAvailableError, RouteError, ServerUnavailableError, UnknownRemoteError, UnknownServerTypeError } from '../errors.ts';
-import { createLogger, type Logger } from '../logger.ts';
-import { callRemote } from '../transport/rpc.ts';
-import type { Subjects } from '../transport/subjects.ts';
-import type {
-  BeforeStopHook,
-  RemoteDefinition,
-  RouteFunction,
-  RouteParam,
-  RpcClient,
-  ServerInfo,
-} from '../types.ts';
-import type { ChannelService } from './channel.ts';
-import type { ServerDirectory } from './directory.ts';
-import type { BackendSessionService, SessionService } from './session.ts';
-import { defaultRoute } from './route.ts';
-import { createRpcProxy, type Invoke } from './rpc-proxy.ts';
+import type { ClusterConfig } from '../../config/types.ts';
+import { UnknownRemoteError } from '../../errors.ts';
+import { createLogger, type Logger } from '../../logger.ts';
+import { callRemote } from '../../transport/rpc.ts';
+import type { BeforeStopHook, RemoteDefinition, RouteFunction, RpcClient, ServerInfo } from '../../types.ts';
+import type { ChannelService } from '../channel/channel.ts';
+import type { ConnectorConfig } from '../connector/connector.ts';
+import type { BackendSessionService, SessionService } from '../connector/session.ts';
+import { createRpcProxy, type Invoke } from '../rpc/proxy.ts';
+import { bootConfig, chooseRole, serverTypeInConfig, startRole } from './boot.ts';
+import type { AppHost, AppRuntime, ProvidedServices } from './host.ts';
 
 /** Options of `createApp`; each falls back to the environment the master gives a server process. */
 export interface CreateAppOptions {
@@ -31,13 +21,6 @@ export interface CreateAppOptions {
   serverId?: string;
   /** Type of that server (default `SHADDOCK_SERVER_TYPE`; looked up in servers.json when absent). */
   serverType?: string;
-}
-
-/** What a running process gives the app so that `app.rpc` and `getServers()` work. */
-export interface AppRuntime {
-  nc: NatsConnection;
-  subjects: Subjects;
-  directory: ServerDirectory;
 }
 
 type ConfigureFn = (app: Application) => void;
@@ -69,19 +52,41 @@ export class Application {
   private runtime: AppRuntime | undefined;
   private stopRole: (() => Promise<void>) | undefined;
   private readonly settings = new Map<string, unknown>();
+  private readonly services = new Map<string, unknown>();
   private readonly routes = new Map<string, RouteFunction>();
   private readonly remoteDefinitions = new Map<string, Map<string, RemoteDefinition<Application>>>();
   private readonly stopHooks: BeforeStopHook<Application>[] = [];
   private readonly startAllHooks: StartAllHook[] = [];
+  /** What the master or server runtime is given: the declarations above, and where to put what it makes. */
+  private readonly host: AppHost<Application>;
 
   constructor(options: CreateAppOptions = {}) {
     this.base = resolve(options.base ?? process.env.SHADDOCK_DIR ?? process.cwd());
     this.env = options.env ?? process.env.SHADDOCK_ENV ?? 'development';
     this.serverId = options.serverId ?? process.env.SHADDOCK_SERVER_ID ?? '';
     this.serverType =
-      options.serverType ?? process.env.SHADDOCK_SERVER_TYPE ?? (this.serverId ? typeInConfig(this.base, this.env, this.serverId) : 'master');
+      options.serverType ?? process.env.SHADDOCK_SERVER_TYPE ?? (this.serverId ? serverTypeInConfig(this.base, this.env, this.serverId) : 'master');
     this.logger = createLogger(this.serverId || 'master', { serverType: this.serverType || undefined });
     this.rpc = createRpcProxy(this.invoke);
+    const app = this;
+    this.host = {
+      app,
+      base: this.base,
+      get logger() {
+        return app.logger;
+      },
+      routes: this.routes,
+      beforeStopHooks: this.stopHooks,
+      afterStartAllHooks: this.startAllHooks,
+      remotesOf: (serverType) => this.remoteDefinitions.get(serverType) ?? new Map(),
+      connectorConfig: () => (this.settings.get('connectorConfig') as ConnectorConfig | undefined) ?? {},
+      attach: (runtime) => {
+        this.runtime = runtime;
+      },
+      provide: (name, service) => {
+        this.services.set(name, service);
+      },
+    };
   }
 
   /**
@@ -112,7 +117,7 @@ export class Application {
   get(key: 'backendSessionService'): BackendSessionService;
   get<T = unknown>(key: string): T | undefined;
   get(key: string): unknown {
-    return this.settings.get(key);
+    return this.services.has(key as keyof ProvidedServices) ? this.services.get(key) : this.settings.get(key);
   }
 
   enable(feature: Feature): this {
@@ -169,11 +174,6 @@ export class Application {
     return this;
   }
 
-  /** Remotes registered in code for a server type. */
-  remotesOf(serverType: string): ReadonlyMap<string, RemoteDefinition<Application>> {
-    return this.remoteDefinitions.get(serverType) ?? new Map();
-  }
-
   /** Runs before this server's components stop, in registration order, each bounded by a timeout. */
   beforeStopHook(fn: BeforeStopHook<Application>): this {
     this.stopHooks.push(fn);
@@ -186,38 +186,19 @@ export class Application {
     return this;
   }
 
-  get beforeStopHooks(): readonly BeforeStopHook<Application>[] {
-    return this.stopHooks;
-  }
-
-  get afterStartAllHooks(): readonly StartAllHook[] {
-    return this.startAllHooks;
-  }
-
   /**
    * Starts this process's role: the master (no server id) or one server. Resolves once it is up;
    * the process then runs until stopped.
    */
   async start(): Promise<void> {
-    const config = configFromMaster() ?? (await loadConfig({ dir: this.base, env: this.env }));
+    const config = await bootConfig(this.base, this.env);
     this.config = config;
-    if (!this.serverId) {
-      this.serverId = config.master.id;
-      this.logger = createLogger(this.serverId, { serverType: 'master' });
-      const { runMaster } = await import('./master.ts');
-      const master = await runMaster(this, config, { entry: findEntry(this.base) });
-      this.stopRole = () => master.stop();
-      return;
-    }
-    const entry = config.servers.find((server) => server.id === this.serverId) ?? entryFromMaster(this.serverId);
-    if (!entry) {
-      throw new Error(`server "${this.serverId}" is not in ${this.base}/config/servers.json [${this.env}]`);
-    }
-    if (!this.serverType) this.serverType = entry.serverType;
+    const role = chooseRole(config, this.base, this.env, this.serverId, this.serverType);
+    this.serverId = role.serverId;
+    this.serverType = role.serverType;
     this.logger = createLogger(this.serverId, { serverType: this.serverType });
-    const { runServer } = await import('./server-process.ts');
-    const server = await runServer(this, config, entry);
-    this.stopRole = () => server.stop();
+    const running = await startRole(role, this.host, config);
+    this.stopRole = () => running.stop();
   }
 
   /**
@@ -229,16 +210,6 @@ export class Application {
     await this.stopRole();
   }
 
-  /** @internal Connects `app.rpc` and `getServers()` to a running process. */
-  attach(runtime: AppRuntime | undefined): void {
-    this.runtime = runtime;
-  }
-
-  /** @internal The master-assigned role became known late (e.g. `shaddock add`). */
-  setConfig(config: ClusterConfig): void {
-    this.config = config;
-  }
-
   /**
    * One remote call: pick the server, check its manifest, send the request. Deliberately not
    * `async` (one promise and one frame fewer on the hot path: nats.js captures a stack trace per
@@ -248,7 +219,7 @@ export class Application {
     try {
       const runtime = this.runtime;
       if (!runtime) throw new Error(`app.rpc.${serverType}.${remote}.${method}: the app is not started`);
-      const server = this.pickServer(runtime, serverType, target);
+      const server = runtime.router.pick(serverType, target);
       const methods = server.remotes[remote];
       if (!methods || !methods.includes(method)) {
         const known = Object.entries(server.remotes).flatMap(([r, ms]) => ms.map((m) => `${r}.${m}`));
@@ -260,89 +231,11 @@ export class Application {
       return Promise.reject(error);
     }
   };
-
-  /** @internal The server of `serverType` that `routeParam` routes to (the type's route function). */
-  serverFor(serverType: string, routeParam: RouteParam): ServerInfo {
-    const runtime = this.runtime;
-    if (!runtime) throw new Error(`route to "${serverType}": the app is not started`);
-    return this.pickServer(runtime, serverType, { routeParam });
-  }
-
-  private pickServer(runtime: AppRuntime, serverType: string, target: { routeParam: RouteParam } | { serverId: string }): ServerInfo {
-    const servers = runtime.directory.ofType(serverType);
-    if (servers.length === 0) {
-      const configured = this.config?.servers.some((s) => s.serverType === serverType) ?? false;
-      if (!configured && !runtime.directory.types().includes(serverType)) {
-        const known = new Set([...(this.config?.servers.map((s) => s.serverType) ?? []), ...runtime.directory.types()]);
-        throw new UnknownServerTypeError(serverType, [...known]);
-      }
-      if (!('serverId' in target)) throw new NoServerAvailableError(serverType);
-    }
-    if ('serverId' in target) {
-      const server = runtime.directory.get(target.serverId);
-      if (!server || server.serverType !== serverType || server.state !== 'running') throw new ServerUnavailableError(target.serverId);
-      return server;
-    }
-    const route = this.routes.get(serverType) ?? defaultRoute;
-    const chosen = route(target.routeParam, servers, serverType);
-    const server = typeof chosen === 'string' ? servers.find((s) => s.id === chosen) : chosen;
-    if (!server || server.serverType !== serverType) {
-      throw new RouteError(serverType, `returned ${JSON.stringify(typeof chosen === 'string' ? chosen : chosen?.id)}, which is not a running "${serverType}" server`);
-    }
-    return server;
-  }
-}
-
-/**
- * The config the master validated and handed to this server process (`SHADDOCK_CONFIG`), if any:
- * a server then starts without loading and validating the files again (and without the validator).
- */
-function configFromMaster(): ClusterConfig | undefined {
-  const text = process.env.SHADDOCK_CONFIG;
-  return text ? (JSON.parse(text) as ClusterConfig) : undefined;
-}
-
-/**
- * The type of a server given only by id (`shaddock start -i chat-server-1`). `configure()` runs
- * before `start()` and filters by type, so it has to be known now: a quick look in servers.json.
- * Any problem with the file is left for `start()`, which validates it properly and says what is wrong.
- */
-function typeInConfig(base: string, env: string, serverId: string): string {
-  const fromMaster = entryFromMaster(serverId);
-  if (fromMaster) return fromMaster.serverType;
-  try {
-    const servers = JSON.parse(readFileSync(resolve(base, 'config', 'servers.json'), 'utf8')) as Record<string, Record<string, { id?: unknown }[]>>;
-    for (const [type, entries] of Object.entries(servers[env] ?? {})) {
-      if (Array.isArray(entries) && entries.some((entry) => entry?.id === serverId)) return type;
-    }
-  } catch {
-    // Reported by start().
-  }
-  return '';
-}
-
-/** The entry the master passed in `SHADDOCK_SERVER` (for servers added at runtime), if it is this server's. */
-function entryFromMaster(serverId: string): ServerEntry | undefined {
-  const text = process.env.SHADDOCK_SERVER;
-  if (!text) return undefined;
-  const entry = JSON.parse(text) as ServerEntry;
-  return entry.id === serverId ? entry : undefined;
 }
 
 function matches(list: string | undefined, value: string): boolean {
   if (list === undefined || list === '' || list === 'all') return true;
   return list.split('|').map((item) => item.trim()).includes(value);
-}
-
-/** The entry the master spawns for each server: `SHADDOCK_ENTRY`, else `app.ts` or `app.js` in the app directory. */
-function findEntry(base: string): string {
-  const fromEnv = process.env.SHADDOCK_ENTRY;
-  if (fromEnv) return resolve(fromEnv);
-  for (const name of ['app.ts', 'app.mts', 'app.js', 'app.mjs']) {
-    const candidate = resolve(base, name);
-    if (existsSync(candidate)) return candidate;
-  }
-  throw new Error(`no app entry in ${base}: expected app.ts or app.js (or set SHADDOCK_ENTRY)`);
 }
 
 /**

@@ -1,16 +1,14 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import type { ServerEntry } from '../config/types.ts';
-import { UnknownRouteError } from '../errors.ts';
-import { decode, encode } from '../transport/codec.ts';
-import { ForwardClient, ForwardServer } from '../transport/forwarding.ts';
-import { RpcServer } from '../transport/rpc.ts';
-import type { Subjects } from '../transport/subjects.ts';
-import type { Application } from './application.ts';
-import { ChannelService } from './channel.ts';
-import type { Connector, ConnectorConfig, ParsedRoute, PushMessage } from './connector.ts';
-import type { ServerDirectory } from './directory.ts';
-import { instantiate, loadDefinitions, RemoteTable } from './remotes.ts';
-import { BackendSessionService, type FrontendSession, type SessionSnapshot } from './session.ts';
+import type { ServerEntry } from '../../config/types.ts';
+import { UnknownRouteError } from '../../errors.ts';
+import { decode, encode } from '../../transport/codec.ts';
+import { ForwardClient, ForwardServer } from '../../transport/forwarding.ts';
+import { RpcServer } from '../../transport/rpc.ts';
+import type { AppHost, AppRuntime } from '../app/host.ts';
+import { ChannelService } from '../channel/channel.ts';
+import type { Connector, ParsedRoute, PushMessage } from '../connector/connector.ts';
+import { instantiate, loadDefinitions, RemoteTable } from '../rpc/remotes.ts';
+import { BackendSessionService, type FrontendSession, type SessionSnapshot } from '../connector/session.ts';
 
 /**
  * Everything a server does for clients, wired to NATS: its handlers (served locally by a frontend,
@@ -21,7 +19,7 @@ import { BackendSessionService, type FrontendSession, type SessionSnapshot } fro
  * their constructors); `start()` loads handlers and opens the client port last, once everything a
  * client could reach is ready.
  */
-export class ClientServices {
+export class ClientServices<App = unknown> {
   readonly channelService: ChannelService;
   readonly backendSessionService: BackendSessionService;
   private readonly handlers: RemoteTable;
@@ -31,22 +29,24 @@ export class ClientServices {
   private sessionRpc: RpcServer | undefined;
   private pushSubscription: Subscription | undefined;
 
+  private readonly nc: NatsConnection;
+
   constructor(
-    private readonly app: Application,
+    private readonly host: AppHost<App>,
     private readonly entry: ServerEntry,
-    private readonly nc: NatsConnection,
-    private readonly subjects: Subjects,
-    private readonly directory: ServerDirectory,
+    private readonly runtime: AppRuntime,
     private readonly rpcTimeout: number,
   ) {
+    const { nc, subjects, directory } = runtime;
+    this.nc = nc;
     this.handlers = new RemoteTable(entry.id);
     this.channelService = new ChannelService(
       (frontendId, push) => this.push(frontendId, push),
       (type) => directory.ofType(type).filter((server) => server.frontend).map((server) => server.id),
     );
     this.backendSessionService = new BackendSessionService(() => ({ nc, subjects, timeout: rpcTimeout }));
-    app.set('channelService', this.channelService);
-    app.set('backendSessionService', this.backendSessionService);
+    host.provide('channelService', this.channelService);
+    host.provide('backendSessionService', this.backendSessionService);
   }
 
   /** The client port bound, on a frontend. */
@@ -60,9 +60,10 @@ export class ClientServices {
   }
 
   async start(): Promise<void> {
-    const { app, entry, nc, subjects } = this;
-    for (const [name, definition] of await loadDefinitions(app.base, entry.serverType, 'handler')) {
-      this.handlers.add(name, instantiate(definition, app));
+    const { host, entry, nc } = this;
+    const { subjects, directory } = this.runtime;
+    for (const [name, definition] of await loadDefinitions(host.base, entry.serverType, 'handler')) {
+      this.handlers.add(name, instantiate(definition, host.app));
     }
     this.handlerServer = new ForwardServer(
       nc,
@@ -72,7 +73,7 @@ export class ClientServices {
         const session = this.backendSessionService.create(snapshot as SessionSnapshot);
         return this.handle({ route: `${entry.serverType}.${handler}.${method}`, serverType: entry.serverType, handler, method }, msg, session);
       },
-      (error) => app.logger.warn({ err: error }, 'malformed forwarded calls dropped'),
+      (error) => host.logger.warn({ err: error }, 'malformed forwarded calls dropped'),
     );
     this.handlerServer.start();
     if (!entry.frontend) return;
@@ -80,24 +81,24 @@ export class ClientServices {
     const forwarder = new ForwardClient(nc, subjects, entry.id);
     forwarder.start();
     this.forwarder = forwarder;
-    this.directory.on('down', (server, why) => {
+    directory.on('down', (server, why) => {
       if (why === 'silent') forwarder.serverGone(server.id);
     });
 
     // Only frontends load the connector (and `ws`, `http`): backends restart faster without them.
-    const [{ Connector }, { buildDictionary }] = await Promise.all([import('./connector.ts'), import('./dictionary.ts')]);
+    const [{ Connector }, { buildDictionary }] = await Promise.all([import('../connector/connector.ts'), import('../connector/dictionary.ts')]);
     const connector = new Connector({
       frontendId: entry.id,
       host: entry.host,
       port: entry.clientPort ?? 0,
       ...(entry.maxConnections !== undefined ? { maxConnections: entry.maxConnections } : {}),
-      config: app.get<ConnectorConfig>('connectorConfig') ?? {},
-      dictionary: await buildDictionary(app.base),
+      config: host.connectorConfig(),
+      dictionary: await buildDictionary(host.base),
       route: (route, msg, session) => this.route(route, msg, session),
-      logger: app.logger,
+      logger: host.logger,
     });
     this.connector = connector;
-    app.set('sessionService', connector);
+    host.provide('sessionService', connector);
     this.sessionRpc = new RpcServer(nc, subjects.session(entry.id), (request) => connector.operate(request.method, request.args));
     this.sessionRpc.start();
     this.pushSubscription = nc.subscribe(subjects.push(entry.id), {
@@ -106,12 +107,12 @@ export class ClientServices {
         try {
           connector.deliver(decode<PushMessage>(msg.data));
         } catch (e) {
-          app.logger.warn({ err: e }, 'malformed push message dropped');
+          host.logger.warn({ err: e }, 'malformed push message dropped');
         }
       },
     });
     const port = await connector.listen();
-    app.logger.info({ clientPort: port }, `accepting clients on ${entry.host}:${port}`);
+    host.logger.info({ clientPort: port }, `accepting clients on ${entry.host}:${port}`);
   }
 
   /** Draining: a frontend takes no new clients; in-flight client requests and forwarded ones finish. */
@@ -132,7 +133,7 @@ export class ClientServices {
   private route(route: ParsedRoute, msg: unknown, session: FrontendSession): Promise<unknown> {
     if (route.serverType === this.entry.serverType) return this.handle(route, msg, session);
     try {
-      const server = this.app.serverFor(route.serverType, session);
+      const server = this.runtime.router.serverFor(route.serverType, session);
       return this.forwarder!.call(server.id, route.handler, route.method, msg, session.toJSON(), this.rpcTimeout);
     } catch (error) {
       return Promise.reject(error);
@@ -150,9 +151,9 @@ export class ClientServices {
       return;
     }
     try {
-      this.nc.publish(this.subjects.push(frontendId), encode(push));
+      this.nc.publish(this.runtime.subjects.push(frontendId), encode(push));
     } catch (error) {
-      this.app.logger.warn({ err: error, frontendId }, 'push not sent');
+      this.host.logger.warn({ err: error, frontendId }, 'push not sent');
     }
   }
 }

@@ -1,4 +1,4 @@
-import type { PushMessage } from './connector.ts';
+import type { PushMessage } from '../connector/types.ts';
 
 /**
  * Local channels (Pomelo's `channelService`): named groups of users, each user known by uid and

@@ -1,20 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { createActor, fromPromise } from 'xstate';
-import { parseServerEntry } from '../config/index.ts';
-import type { ClusterConfig, NatsSettings, ServerEntry } from '../config/types.ts';
-import { masterMachine, type MasterContext } from '../machines/master.ts';
-import { stateName } from '../machines/state-name.ts';
-import { decode, encode } from '../transport/codec.ts';
-import { startEmbeddedNats, type EmbeddedNats } from '../transport/embedded-nats.ts';
-import { connectNats } from '../transport/nats.ts';
-import { subjects as buildSubjects, type Subjects } from '../transport/subjects.ts';
-import type { ServerInfo } from '../types.ts';
+import { parseServerEntry } from '../../config/index.ts';
+import type { ClusterConfig, NatsSettings, ServerEntry } from '../../config/types.ts';
+import { masterMachine, type MasterContext } from '../../machines/master.ts';
+import { stateName } from '../../machines/state-name.ts';
+import { decode, encode } from '../../transport/codec.ts';
+import { startEmbeddedNats, type EmbeddedNats } from './embedded-broker.ts';
+import { connectNats } from '../../transport/nats.ts';
+import { subjects as buildSubjects, type Subjects } from '../../transport/subjects.ts';
+import type { ServerInfo } from '../../types.ts';
 import type { AdminCommand, AdminReply, AdminRequest, ServerRow } from './admin.ts';
-import type { Application } from './application.ts';
-import { ServerDirectory } from './directory.ts';
+import type { AppHost } from '../app/host.ts';
+import { Router } from '../rpc/router.ts';
+import { ServerDirectory } from '../server/directory.ts';
 import { SupervisedServer } from './supervised-server.ts';
-import { stopOnSignals, watchState, whenDone } from './watch.ts';
+import { stopOnSignals, watchState, whenDone } from '../runtime/watch.ts';
 import { removeRunFile, writeRunFile } from './run-file.ts';
 import { spawnServer } from './spawn.ts';
 
@@ -32,13 +33,13 @@ export type MasterNotice =
  * Runs the master: resolves once it leads and has spawned every server. The process exits when
  * the master machine reaches `stopped` (after `shaddock stop`, SIGINT or SIGTERM).
  */
-export async function runMaster(app: Application, config: ClusterConfig, options: MasterOptions): Promise<Master> {
-  const master = new Master(app, config, options);
+export async function runMaster<App>(host: AppHost<App>, config: ClusterConfig, options: MasterOptions): Promise<Master<App>> {
+  const master = new Master(host, config, options);
   await master.start();
   return master;
 }
 
-export class Master {
+export class Master<App = unknown> {
   private nc: NatsConnection | undefined;
   private embedded: EmbeddedNats | undefined;
   private nats: NatsSettings | undefined;
@@ -54,7 +55,7 @@ export class Master {
   private readonly startedAt = Date.now();
 
   constructor(
-    private readonly app: Application,
+    private readonly host: AppHost<App>,
     private readonly config: ClusterConfig,
     private readonly options: MasterOptions,
   ) {
@@ -84,7 +85,7 @@ export class Master {
   }
 
   start(): Promise<void> {
-    const log = this.app.logger;
+    const log = this.host.logger;
     const removeSignals = stopOnSignals(() => this.actor.send({ type: 'STOP' }));
     return new Promise((resolve, reject) => {
       watchState(this.actor, (state, snapshot) => {
@@ -120,7 +121,7 @@ export class Master {
         }
       });
       this.nats = { servers: [this.embedded.url] };
-      this.app.logger.info({ url: this.embedded.url, natsPid: this.embedded.pid }, 'started embedded nats-server');
+      this.host.logger.info({ url: this.embedded.url, natsPid: this.embedded.pid }, 'started embedded nats-server');
     }
     const nc = (this.nc = await connectNats(this.nats, master.id));
     this.directory = new ServerDirectory(nc, this.subjects, master.heartbeatTimeout);
@@ -130,7 +131,8 @@ export class Master {
       this.servers.get(info.id)?.heartbeat(info.pid);
     });
     this.directory.start();
-    this.app.attach({ nc, subjects: this.subjects, directory: this.directory });
+    const router = new Router(this.directory, this.host.routes, () => this.config.servers.map((server) => server.serverType));
+    this.host.attach({ nc, subjects: this.subjects, directory: this.directory, router });
     this.adminSubscription = nc.subscribe(this.subjects.admin, {
       callback: (error, msg) => {
         if (error) return;
@@ -197,10 +199,10 @@ export class Master {
             dir: this.config.dir,
             env: this.config.env,
             config: { ...this.config, master: { ...this.config.master, ...(this.nats ? { nats: this.nats } : {}) } },
-            warn: (message) => this.app.logger.warn(message),
+            warn: (message) => this.host.logger.warn(message),
           }),
         requestStop: (server) => this.requestStop(server),
-        logger: this.app.logger,
+        logger: this.host.logger,
         changed: () => this.checkSettled(),
       },
     );
@@ -225,7 +227,7 @@ export class Master {
   }
 
   private announceAllStarted(): void {
-    this.app.logger.info({ servers: this.servers.size }, 'all servers started');
+    this.host.logger.info({ servers: this.servers.size }, 'all servers started');
     try {
       this.nc?.publish(this.subjects.events, encode({ type: 'allStarted' }));
     } catch {
@@ -267,9 +269,9 @@ export class Master {
         await this.stopServers();
         this.adminSubscription?.unsubscribe();
         this.directory?.stop();
-        this.app.attach(undefined);
+        this.host.attach(undefined);
         // Each step runs even if one before it failed (NATS may be gone already).
-        if (this.nc && !this.nc.isClosed()) await this.nc.drain().catch((error: unknown) => this.app.logger.warn({ err: error }, 'closing NATS failed'));
+        if (this.nc && !this.nc.isClosed()) await this.nc.drain().catch((error: unknown) => this.host.logger.warn({ err: error }, 'closing NATS failed'));
         await this.embedded?.stop();
       } finally {
         removeRunFile(this.config.dir, this.config.env, process.pid);
@@ -308,7 +310,7 @@ export class Master {
       return { ok: false, error: 'malformed admin request' };
     }
     if (request.token !== this.adminToken) {
-      this.app.logger.warn({ command: request.command }, 'admin request refused: wrong token');
+      this.host.logger.warn({ command: request.command }, 'admin request refused: wrong token');
       return { ok: false, error: 'admin token refused: the token does not match this master\'s adminToken' };
     }
     try {

@@ -1,5 +1,5 @@
 import type { AnyActorRef, SnapshotFrom } from 'xstate';
-import { stateName } from '../machines/state-name.ts';
+import { stateName } from '../../machines/state-name.ts';
 
 /** Calls `onChange` with the dotted state name (`leading.running`) each time it changes; context-only updates do not. */
 export function watchState<A extends AnyActorRef>(actor: A, onChange: (state: string, snapshot: SnapshotFrom<A>) => void): { unsubscribe(): void } {

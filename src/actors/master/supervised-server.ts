@@ -1,14 +1,14 @@
 import type { ChildProcess } from 'node:child_process';
 import { createActor } from 'xstate';
-import type { ServerEntry } from '../config/types.ts';
-import { serverMachine, type ExitInfo, type ServerTiming } from '../machines/server.ts';
-import { stateName } from '../machines/state-name.ts';
-import { supervisorMachine, type SupervisorPolicy } from '../machines/supervisor.ts';
-import type { Logger } from '../logger.ts';
-import type { ServerInfo } from '../types.ts';
+import type { ServerEntry } from '../../config/types.ts';
+import { serverMachine, type ExitInfo, type ServerTiming } from '../../machines/server.ts';
+import { stateName } from '../../machines/state-name.ts';
+import { supervisorMachine, type SupervisorPolicy } from '../../machines/supervisor.ts';
+import type { Logger } from '../../logger.ts';
+import type { ServerInfo } from '../../types.ts';
 import type { ServerRow } from './admin.ts';
 import { formatCpuList } from './spawn.ts';
-import { isAlive, watchState } from './watch.ts';
+import { isAlive, watchState } from '../runtime/watch.ts';
 
 /** What a supervised server needs from the master: its effects on the outside world. */
 export interface ServerEffects {

@@ -1,6 +1,6 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { callRemote } from '../transport/rpc.ts';
-import type { Subjects } from '../transport/subjects.ts';
+import { callRemote } from '../../transport/rpc.ts';
+import type { Subjects } from '../../transport/subjects.ts';
 
 /**
  * Sessions: what a server knows about one connected client. The frontend holding the connection

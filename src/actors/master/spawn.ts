@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
-import type { ClusterConfig, ServerEntry } from '../config/types.ts';
+import type { ClusterConfig, ServerEntry } from '../../config/types.ts';
 
 export interface SpawnServerOptions {
   /** The app entry (`app.ts` / `app.js`) every server runs. */

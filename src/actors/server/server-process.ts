@@ -1,18 +1,19 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { createActor, fromPromise } from 'xstate';
-import type { ClusterConfig, ServerEntry } from '../config/types.ts';
-import { lifecycleMachine, type LifecycleInput } from '../machines/lifecycle.ts';
-import { stateName } from '../machines/state-name.ts';
-import { decode, encode } from '../transport/codec.ts';
-import { connectNats } from '../transport/nats.ts';
-import { RpcServer } from '../transport/rpc.ts';
-import { subjects as buildSubjects } from '../transport/subjects.ts';
-import type { BeforeStopHook, ServerInfo } from '../types.ts';
-import type { Application } from './application.ts';
+import type { ClusterConfig, ServerEntry } from '../../config/types.ts';
+import { lifecycleMachine, type LifecycleInput } from '../../machines/lifecycle.ts';
+import { stateName } from '../../machines/state-name.ts';
+import { decode, encode } from '../../transport/codec.ts';
+import { connectNats } from '../../transport/nats.ts';
+import { RpcServer } from '../../transport/rpc.ts';
+import { subjects as buildSubjects } from '../../transport/subjects.ts';
+import type { BeforeStopHook, ServerInfo } from '../../types.ts';
+import type { AppHost } from '../app/host.ts';
+import { Router } from '../rpc/router.ts';
 import { ClientServices } from './client-services.ts';
 import { ServerDirectory } from './directory.ts';
-import { stopOnSignals, watchState, whenDone } from './watch.ts';
-import { instantiate, loadDefinitions, RemoteTable } from './remotes.ts';
+import { stopOnSignals, watchState, whenDone } from '../runtime/watch.ts';
+import { instantiate, loadDefinitions, RemoteTable } from '../rpc/remotes.ts';
 
 /** Control requests a server process answers on its `sys` subject. */
 export type SysCommand = { command: 'stop' } | { command: 'ping' };
@@ -22,17 +23,17 @@ export type SysCommand = { command: 'stop' } | { command: 'ping' };
  * Resolves once the server is `running`; the process exits when the lifecycle ends
  * (0 after `stopped`, 1 after `failed`). SIGTERM and SIGINT stop it gracefully.
  */
-export async function runServer(app: Application, config: ClusterConfig, entry: ServerEntry): Promise<ServerProcess> {
-  const server = new ServerProcess(app, config, entry);
+export async function runServer<App>(host: AppHost<App>, config: ClusterConfig, entry: ServerEntry): Promise<ServerProcess<App>> {
+  const server = new ServerProcess(host, config, entry);
   await server.start();
   return server;
 }
 
-export class ServerProcess {
+export class ServerProcess<App = unknown> {
   private nc: NatsConnection | undefined;
   private rpc: RpcServer | undefined;
   private directory: ServerDirectory | undefined;
-  private clients: ClientServices | undefined;
+  private clients: ClientServices<App> | undefined;
   private subscriptions: Subscription[] = [];
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly remotes: RemoteTable;
@@ -41,7 +42,7 @@ export class ServerProcess {
   private readonly actor;
 
   constructor(
-    private readonly app: Application,
+    private readonly host: AppHost<App>,
     private readonly config: ClusterConfig,
     private readonly entry: ServerEntry,
   ) {
@@ -69,7 +70,7 @@ export class ServerProcess {
   }
 
   start(): Promise<void> {
-    const log = this.app.logger;
+    const log = this.host.logger;
     const removeSignals = stopOnSignals(() => this.actor.send({ type: 'STOP' }));
     return new Promise((resolve, reject) => {
       watchState(this.actor, (state, snapshot) => {
@@ -112,13 +113,14 @@ export class ServerProcess {
     const directory = new ServerDirectory(nc, this.subjects, master.heartbeatTimeout, () => this.announce());
     this.directory = directory;
     directory.start();
-    this.app.attach({ nc, subjects: this.subjects, directory });
+    const router = new Router(directory, this.host.routes, () => this.config.servers.map((server) => server.serverType));
+    this.host.attach({ nc, subjects: this.subjects, directory, router });
     // Before any remote or handler is made: their constructors may ask for the channel service.
-    this.clients = new ClientServices(this.app, this.entry, nc, this.subjects, directory, master.rpcTimeout);
+    this.clients = new ClientServices(this.host, this.entry, { nc, subjects: this.subjects, directory, router }, master.rpcTimeout);
 
-    const definitions = new Map(await loadDefinitions(this.app.base, this.entry.serverType, 'remote'));
-    for (const [name, definition] of this.app.remotesOf(this.entry.serverType)) definitions.set(name, definition);
-    for (const [name, definition] of definitions) this.remotes.add(name, instantiate(definition, this.app));
+    const definitions = new Map(await loadDefinitions(this.host.base, this.entry.serverType, 'remote'));
+    for (const [name, definition] of this.host.remotesOf(this.entry.serverType)) definitions.set(name, definition);
+    for (const [name, definition] of definitions) this.remotes.add(name, instantiate(definition, this.host.app));
 
     this.rpc = new RpcServer(nc, this.subjects.rpc(this.entry.id), this.remotes.dispatch);
     this.rpc.start();
@@ -177,21 +179,21 @@ export class ServerProcess {
   }
 
   private async runStartAllHooks(): Promise<void> {
-    for (const hook of this.app.afterStartAllHooks) {
+    for (const hook of this.host.afterStartAllHooks) {
       try {
-        await hook(this.app);
+        await hook(this.host.app);
       } catch (error) {
-        this.app.logger.error({ err: error }, 'afterStartAll hook failed');
+        this.host.logger.error({ err: error }, 'afterStartAll hook failed');
       }
     }
   }
 
   private async runStopHooks(): Promise<void> {
-    for (const [index, hook] of this.app.beforeStopHooks.entries()) {
+    for (const [index, hook] of this.host.beforeStopHooks.entries()) {
       try {
-        await withTimeout(callHook(hook, this.app), this.config.master.stopHookTimeout, `beforeStop hook #${index + 1}`);
+        await withTimeout(callHook(hook, this.host.app), this.config.master.stopHookTimeout, `beforeStop hook #${index + 1}`);
       } catch (error) {
-        this.app.logger.error({ err: error }, `beforeStop hook #${index + 1} failed; stopping anyway`);
+        this.host.logger.error({ err: error }, `beforeStop hook #${index + 1} failed; stopping anyway`);
       }
     }
   }
@@ -201,7 +203,7 @@ export class ServerProcess {
     await this.clients?.stop();
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.directory?.stop();
-    this.app.attach(undefined);
+    this.host.attach(undefined);
     for (const subscription of this.subscriptions) subscription.unsubscribe();
     this.subscriptions = [];
     const nc = this.nc;

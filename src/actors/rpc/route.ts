@@ -1,4 +1,4 @@
-import type { RouteFunction, RouteParam, ServerInfo } from '../types.ts';
+import type { RouteFunction, RouteParam, ServerInfo } from '../../types.ts';
 
 /**
  * FNV-1a over the UTF-16 code units of a string: fast, stable across processes and versions,

@@ -1,4 +1,4 @@
-import type { ExitInfo } from '../machines/server.ts';
+import type { ExitInfo } from '../../machines/server.ts';
 
 /**
  * The admin protocol between the `shaddock` CLI and the leading master, on `<base>.admin`

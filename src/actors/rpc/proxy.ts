@@ -1,4 +1,4 @@
-import type { RouteParam, RpcClient } from '../types.ts';
+import type { RouteParam, RpcClient } from '../../types.ts';
 
 /** Per-call options: `app.rpc.chat.chatRemote.withOptions({ timeout: 500 }).add(...)`. */
 export interface CallOptions {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { definitionMethods, loadDefinitions } from './remotes.ts';
+import { definitionMethods, loadDefinitions } from '../rpc/remotes.ts';
 
 /**
  * Pomelo's route dictionary: every route gets a 2-byte code so that messages carry the code
