@@ -1,6 +1,7 @@
 /**
  * Shaddock's public API: create an app, declare remotes, call them with `app.rpc`.
- * Machines (`shaddock/machines`) and the config loader are exported for tools and tests.
+ * The config loader (`loadConfig`) is exported for tools and tests; the machine definitions in
+ * src/machines are not a package export.
  */
 export { Application, createApp } from './actors/app/application.ts';
 export type { CreateAppOptions, Feature } from './actors/app/application.ts';

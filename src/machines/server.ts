@@ -19,7 +19,8 @@ import { assign, setup } from 'xstate';
  * running from before this master) adopts it: `connected`, with the pid it announced.
  *
  * Effects are injected: `spawn` (start the process, then send `SPAWNED` or `SPAWN_FAILED`),
- * `requestStop` (ask the process to stop gracefully) and `kill` (SIGKILL it).
+ * `requestStop` (ask the process to stop gracefully) and `kill` (SIGTERM it, then SIGKILL it if it
+ * is still alive after a short grace).
  */
 
 /** How a server process ended. */

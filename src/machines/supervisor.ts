@@ -17,8 +17,9 @@ import { assign, not, setup } from 'xstate';
  *   not restarted again until started by hand. `reason` says why.
  * - `stopped`: stopped on purpose; nothing is restarted. A pending restart is cancelled.
  *
- * Effects are injected: `restart` (start the server's process again) and `kill` (SIGKILL a hung
- * process). Time comes from the actor's clock, so the schedule is testable with a simulated clock.
+ * Effects are injected: `restart` (start the server's process again) and `kill` (kill a hung
+ * process through its server machine: SIGTERM, then SIGKILL). Time comes from the actor's clock,
+ * so the schedule is testable with a simulated clock.
  */
 
 export interface SupervisorPolicy {
