@@ -10,4 +10,4 @@ if [ "$(id -u)" -eq 0 ] || command -v sudo >/dev/null 2>&1; then
 elif ! command -v nats-server >/dev/null 2>&1; then
   echo "setup: nats-server is missing and this user cannot install it; see scripts/install-services.sh" >&2
 fi
-[ -d node_modules/xstate ] || npm ci --no-audit --no-fund
+{ [ -d node_modules/xstate ] && [ -x node_modules/.bin/depcruise ]; } || npm ci --no-audit --no-fund
