@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../clock.ts';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { RemoteError, RpcTimeoutError, ServerUnavailableError } from '../errors.ts';
 import { decode, encode } from './codec.ts';
@@ -43,12 +44,14 @@ export class ForwardClient {
   private nextId = 1;
   private flushing = false;
   private subscription: Subscription | undefined;
-  private sweeper: NodeJS.Timeout | undefined;
+  private sweeper: unknown;
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly subjects: Subjects,
     private readonly frontendId: string,
+    /** Deadlines are monotonic; the sweep that enforces them runs on its timers. */
+    private readonly clock: Clock = systemClock,
   ) {}
 
   start(): void {
@@ -68,7 +71,7 @@ export class ForwardClient {
 
   stop(): void {
     this.subscription?.unsubscribe();
-    clearInterval(this.sweeper);
+    this.clock.clearInterval(this.sweeper);
     this.sweeper = undefined;
     for (const [id, call] of this.pending) {
       this.pending.delete(id);
@@ -81,7 +84,7 @@ export class ForwardClient {
     const id = this.nextId++;
     if (this.nextId > 0x7fffffff) this.nextId = 1;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, serverId, handler, method, timeout, deadline: performance.now() + timeout });
+      this.pending.set(id, { resolve, reject, serverId, handler, method, timeout, deadline: this.clock.now() + timeout });
       let queue = this.queues.get(serverId);
       if (!queue) this.queues.set(serverId, (queue = []));
       queue.push([id, handler, method, msg, session]);
@@ -91,7 +94,7 @@ export class ForwardClient {
         this.flushing = true;
         setImmediate(this.flush);
       }
-      this.sweeper ??= setInterval(this.sweep, 100);
+      this.sweeper ??= this.clock.setInterval(this.sweep, 100);
     });
   }
 
@@ -134,14 +137,14 @@ export class ForwardClient {
   }
 
   private readonly sweep = (): void => {
-    const now = performance.now();
+    const now = this.clock.now();
     for (const [id, call] of this.pending) {
       if (call.deadline > now) continue;
       this.pending.delete(id);
       call.reject(new RpcTimeoutError(call.serverId, call.handler, call.method, call.timeout));
     }
     if (this.pending.size === 0) {
-      clearInterval(this.sweeper);
+      this.clock.clearInterval(this.sweeper);
       this.sweeper = undefined;
     }
   };

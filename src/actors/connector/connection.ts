@@ -1,7 +1,9 @@
 import { sessionMachine, type SessionPort } from '../../machines/session.ts';
 import type { ClientLink, LinkHandler } from '../../transport/connector/hybrid-server.ts';
 import { encodePackage, PackageType, type Package, type ProtocolError } from '../../transport/connector/protocol.ts';
+import type { Clock } from '../../clock.ts';
 import { MachineRunner } from '../runtime/machine-runner.ts';
+import type { TimerWheel } from '../runtime/timer-wheel.ts';
 import { json } from './json.ts';
 import type { FrontendSession } from './session.ts';
 
@@ -12,6 +14,9 @@ export interface ConnectionOwner {
   /** Machine input shared by every session (one object, not one per connection). */
   readonly timing: { idleTimeout: number; handshakeTimeout: number; closeTimeout: number };
   readonly heartbeatSeconds: number;
+  /** Measures client silence (monotonic) and carries the session machines' timeouts. */
+  readonly clock: Pick<Clock, 'now'>;
+  readonly wheel: TimerWheel | undefined;
   /** Checks a handshake and tells the connection's machine the outcome. */
   verify(connection: Connection, body: Uint8Array): void;
   /** One data package from a working client. */
@@ -31,17 +36,19 @@ export interface ConnectionOwner {
  */
 export class Connection implements SessionPort, LinkHandler {
   machine!: MachineRunner<typeof sessionMachine>;
-  /** When the last package from the client came (`performance.now()`: a monotonic clock, which a change of the system time does not move). */
-  private lastSeen = performance.now();
+  /** When the last package from the client came (monotonic: a change of the system time does not move it). */
+  private lastSeen: number;
 
   constructor(
     private readonly connector: ConnectionOwner,
     readonly link: ClientLink,
     readonly session: FrontendSession,
-  ) {}
+  ) {
+    this.lastSeen = connector.clock.now();
+  }
 
   start(): void {
-    this.machine = new MachineRunner(sessionMachine, { port: this, ...this.connector.timing });
+    this.machine = new MachineRunner(sessionMachine, { port: this, ...this.connector.timing }, this.connector.wheel);
   }
 
   get working(): boolean {
@@ -50,7 +57,7 @@ export class Connection implements SessionPort, LinkHandler {
 
   // LinkHandler: packages up from the transport.
   packages(packages: Package[]): void {
-    this.lastSeen = performance.now();
+    this.lastSeen = this.connector.clock.now();
     for (const { type, body } of packages) {
       switch (type) {
         case PackageType.Data:
@@ -99,7 +106,7 @@ export class Connection implements SessionPort, LinkHandler {
   }
 
   silentFor(): number {
-    return performance.now() - this.lastSeen;
+    return this.connector.clock.now() - this.lastSeen;
   }
 
   dispatch(body: Uint8Array): void {

@@ -1,6 +1,8 @@
 import type { Logger } from '../../logger.ts';
 import { HybridServer, type ClientLink, type LinkHandler } from '../../transport/connector/hybrid-server.ts';
 import { encodeDataPackage, MessageType } from '../../transport/connector/protocol.ts';
+import { systemClock, type Clock } from '../../clock.ts';
+import { TimerWheel } from '../runtime/timer-wheel.ts';
 import { Connection, type ConnectionOwner } from './connection.ts';
 import type { RouteDictionary } from './dictionary.ts';
 import { Handshake } from './handshake.ts';
@@ -27,6 +29,8 @@ export interface ConnectorOptions {
   dictionary: RouteDictionary;
   route: RouteRequest;
   logger: Logger;
+  /** Client silence and session timeouts run on it (default: Node's clocks and the process's shared timer wheel). */
+  clock?: Clock;
 }
 
 export class Connector implements SessionOwner, ConnectionOwner {
@@ -43,9 +47,14 @@ export class Connector implements SessionOwner, ConnectionOwner {
   readonly timing: { idleTimeout: number; handshakeTimeout: number; closeTimeout: number };
   readonly heartbeatSeconds: number;
   readonly useDict: boolean;
+  readonly clock: Clock;
+  /** The wheel the session machines wait on: the process's shared one unless a clock is given. */
+  readonly wheel: TimerWheel | undefined;
 
   constructor(readonly options: ConnectorOptions) {
     const { config } = options;
+    this.clock = options.clock ?? systemClock;
+    this.wheel = options.clock ? new TimerWheel(options.clock) : undefined;
     this.heartbeatSeconds = config.heartbeat ?? 10;
     this.useDict = config.useDict ?? true;
     const timeoutSeconds = config.heartbeatTimeout ?? this.heartbeatSeconds * 2;
@@ -96,9 +105,9 @@ export class Connector implements SessionOwner, ConnectionOwner {
       // Each session closes politely and is destroyed after closeTimeout if its peer lingers.
       const emptied = new Promise<void>((resolve) => (this.emptied = resolve));
       for (const connection of [...this.connections.values()]) connection.machine.send({ type: 'SHUTDOWN' });
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([emptied, new Promise((resolve) => (timer = setTimeout(resolve, this.timing.closeTimeout + 500)))]);
-      clearTimeout(timer);
+      let timer: unknown;
+      await Promise.race([emptied, new Promise((resolve) => (timer = this.clock.setTimeout(() => resolve(undefined), this.timing.closeTimeout + 500)))]);
+      this.clock.clearTimeout(timer);
     }
     this.server.destroyAll();
     await Promise.allSettled([...this.closing]);

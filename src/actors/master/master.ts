@@ -15,6 +15,7 @@ import type { AppHost } from '../app/host.ts';
 import { Router } from '../rpc/router.ts';
 import { ServerDirectory } from '../server/directory.ts';
 import { SupervisedServer } from './supervised-server.ts';
+import { systemClock, type Clock } from '../../clock.ts';
 import { stopOnSignals, watchState, whenDone } from '../runtime/watch.ts';
 import { removeRunFile, writeRunFile } from './run-file.ts';
 import { spawnServer } from './spawn.ts';
@@ -22,6 +23,8 @@ import { spawnServer } from './spawn.ts';
 export interface MasterOptions {
   /** The app entry each server process runs. */
   entry: string;
+  /** What the master and its supervised servers time and stamp with (default: Node's clocks). */
+  clock?: Clock;
 }
 
 /** What a daemonised master tells the CLI that started it, over the IPC channel. */
@@ -52,13 +55,16 @@ export class Master<App = unknown> {
   private stopping: Promise<void> | undefined;
   /** A stop may come while connecting; it must wait, or an embedded broker started late is orphaned. */
   private connecting: Promise<void> | undefined;
-  private readonly startedAt = Date.now();
+  private readonly clock: Clock;
+  private readonly startedAt: number;
 
   constructor(
     private readonly host: AppHost<App>,
     private readonly config: ClusterConfig,
     private readonly options: MasterOptions,
   ) {
+    this.clock = options.clock ?? systemClock;
+    this.startedAt = this.clock.wall();
     this.subjects = buildSubjects(config.master.prefix, config.master.cluster);
     this.adminToken = config.master.adminToken ?? randomBytes(16).toString('hex');
     const machine = masterMachine.provide({
@@ -124,7 +130,7 @@ export class Master<App = unknown> {
       this.host.logger.info({ url: this.embedded.url, natsPid: this.embedded.pid }, 'started embedded nats-server');
     }
     const nc = (this.nc = await connectNats(this.nats, master.id));
-    this.directory = new ServerDirectory(nc, this.subjects, master.heartbeatTimeout);
+    this.directory = new ServerDirectory(nc, this.subjects, master.heartbeatTimeout, undefined, this.clock);
     this.directory.on('heartbeat', (info) => {
       // Only a server that is serving counts as connected; `starting` is still on its way.
       if (info.state !== 'running') return;
@@ -182,7 +188,7 @@ export class Master<App = unknown> {
    */
   private discoverRunning(): Promise<void> {
     const wait = Math.min(200, this.config.master.heartbeatInterval);
-    return new Promise((resolve) => setTimeout(resolve, wait));
+    return new Promise((resolve) => this.clock.setTimeout(resolve, wait));
   }
 
   /** Creates the machines of one server and starts its process, or adopts the one already running. */
@@ -205,6 +211,7 @@ export class Master<App = unknown> {
         logger: this.host.logger,
         changed: () => this.checkSettled(),
       },
+      this.clock,
     );
     this.servers.set(entry.id, server);
     server.start(running);
@@ -281,7 +288,7 @@ export class Master<App = unknown> {
   }
 
   private rows(): ServerRow[] {
-    const now = Date.now();
+    const now = this.clock.wall();
     const master: ServerRow = {
       id: this.config.master.id,
       serverType: 'master',

@@ -8,6 +8,7 @@ import type { Logger } from '../../logger.ts';
 import type { ServerInfo } from '../../types.ts';
 import type { ServerRow } from './admin.ts';
 import { formatCpuList } from './spawn.ts';
+import { systemClock, type Clock } from '../../clock.ts';
 import { isAlive, watchState } from '../runtime/watch.ts';
 
 /** What a supervised server needs from the master: its effects on the outside world. */
@@ -37,13 +38,15 @@ export class SupervisedServer {
   readonly supervisor;
   private child: ChildProcess | undefined;
   /** Exit watch of an adopted process, which is not our child and so sends no 'exit' event. */
-  private watch: NodeJS.Timeout | undefined;
+  private watch: unknown;
 
   constructor(
     readonly entry: ServerEntry,
     timing: ServerTiming,
     policy: Omit<SupervisorPolicy, 'autoRestart'>,
     private readonly effects: ServerEffects,
+    /** Times the machines' timeouts and backoff, and stamps their events. */
+    private readonly clock: Clock = systemClock,
   ) {
     this.server = createActor(
       serverMachine.provide({
@@ -53,16 +56,16 @@ export class SupervisedServer {
           kill: () => this.signal('SIGTERM', killGrace),
         },
       }),
-      { input: { id: entry.id, serverType: entry.serverType, timing } },
+      { clock, input: { id: entry.id, serverType: entry.serverType, timing } },
     );
     this.supervisor = createActor(
       supervisorMachine.provide({
         actions: {
-          restart: () => this.server.send({ type: 'START', at: Date.now() }),
+          restart: () => this.server.send({ type: 'START', at: this.clock.wall() }),
           kill: () => this.server.send({ type: 'KILL' }),
         },
       }),
-      { input: { serverId: entry.id, policy: { ...policy, autoRestart: entry.autoRestart } } },
+      { clock, input: { serverId: entry.id, policy: { ...policy, autoRestart: entry.autoRestart } } },
     );
     watchState(this.server, (state, snapshot) => {
       const { pid, lastExit } = snapshot.context;
@@ -109,14 +112,14 @@ export class SupervisedServer {
     this.supervisor.start();
     if (running) {
       this.effects.logger.info({ server: this.id, serverPid: running.pid }, `adopting running server ${this.id}`);
-      this.server.send({ type: 'HEARTBEAT', pid: running.pid, at: Date.now() });
+      this.server.send({ type: 'HEARTBEAT', pid: running.pid, at: this.clock.wall() });
     } else {
-      this.server.send({ type: 'START', at: Date.now() });
+      this.server.send({ type: 'START', at: this.clock.wall() });
     }
   }
 
   heartbeat(pid: number): void {
-    this.server.send({ type: 'HEARTBEAT', pid, at: Date.now() });
+    this.server.send({ type: 'HEARTBEAT', pid, at: this.clock.wall() });
   }
 
   /** Stops it on purpose (never restarted); resolves once its process is down. */
@@ -135,7 +138,7 @@ export class SupervisedServer {
   async restart(): Promise<void> {
     await this.stop();
     this.supervisor.send({ type: 'START' });
-    this.server.send({ type: 'START', at: Date.now() });
+    this.server.send({ type: 'START', at: this.clock.wall() });
   }
 
   row(now: number, info: ServerInfo | undefined): ServerRow {
@@ -163,7 +166,7 @@ export class SupervisedServer {
 
   /** Tells the supervisor what happened to the process. */
   private report(state: string, lastExit: ExitInfo | undefined): void {
-    const at = Date.now();
+    const at = this.clock.wall();
     if (state === 'connected') this.supervisor.send({ type: 'UP', at });
     else if (state === 'unreachable') this.supervisor.send({ type: 'UNREACHABLE', at });
     else if (state === 'exited' || state === 'crashed') this.supervisor.send({ type: 'DOWN', at, why: describeExit(lastExit) });
@@ -181,7 +184,7 @@ export class SupervisedServer {
     });
     child.once('exit', (code, signal) => {
       if (this.child === child) this.child = undefined;
-      this.server.send({ type: 'EXITED', code, signal, at: Date.now() });
+      this.server.send({ type: 'EXITED', code, signal, at: this.clock.wall() });
     });
   }
 
@@ -196,9 +199,13 @@ export class SupervisedServer {
       return; // Already gone: its exit is (or will be) reported by the exit event or the watch.
     }
     if (thenKillAfter !== undefined) {
-      setTimeout(() => {
-        if (this.pid === pid && isAlive(pid)) this.signal('SIGKILL');
-      }, thenKillAfter).unref();
+      this.clock.setTimeout(
+        () => {
+          if (this.pid === pid && isAlive(pid)) this.signal('SIGKILL');
+        },
+        thenKillAfter,
+        { unref: true },
+      );
     }
   }
 
@@ -207,14 +214,17 @@ export class SupervisedServer {
    * and report it as exited with unknown code and signal.
    */
   private watchAdopted(pid: number): void {
-    if (this.watch) clearInterval(this.watch);
-    this.watch = setInterval(() => {
-      if (isAlive(pid)) return;
-      clearInterval(this.watch);
-      this.watch = undefined;
-      if (this.pid === pid) this.server.send({ type: 'EXITED', code: null, signal: null, at: Date.now() });
-    }, 250);
-    this.watch.unref();
+    if (this.watch !== undefined) this.clock.clearInterval(this.watch);
+    this.watch = this.clock.setInterval(
+      () => {
+        if (isAlive(pid)) return;
+        this.clock.clearInterval(this.watch);
+        this.watch = undefined;
+        if (this.pid === pid) this.server.send({ type: 'EXITED', code: null, signal: null, at: this.clock.wall() });
+      },
+      250,
+      { unref: true },
+    );
   }
 
   private untilDown(act: () => void): Promise<void> {

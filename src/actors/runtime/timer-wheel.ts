@@ -1,9 +1,7 @@
-/** The time source and timers a {@link TimerWheel} runs on: Node's by default; xstate's `SimulatedClock` fits, for tests. */
-export interface WheelClock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+import { systemClock, type Clock } from '../../clock.ts';
+
+/** The time source and timers a {@link TimerWheel} runs on: Node's by default, a simulated one in tests. */
+export type WheelClock = Pick<Clock, 'now' | 'setTimeout' | 'clearTimeout'>;
 
 /** Something waiting on a wheel: the wheel keeps the tick it waits for on it, and calls `expire` then. */
 export interface WheelEntry {
@@ -11,13 +9,6 @@ export interface WheelEntry {
   wheelTick: number | undefined;
   expire(): void;
 }
-
-/** Monotonic, like Node's own timers: setting the system clock back or forth moves no timeout. */
-const nodeClock: WheelClock = {
-  now: () => performance.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
 
 /**
  * Many timeouts on one timer. Each entry waits for a tick (time rounded up to `resolution` ms);
@@ -41,7 +32,8 @@ export class TimerWheel {
   private handle: unknown;
 
   constructor(
-    readonly clock: WheelClock = nodeClock,
+    /** Monotonic by default, like Node's own timers: setting the system clock back or forth moves no timeout. */
+    readonly clock: WheelClock = systemClock,
     readonly resolution = 100,
   ) {
     if (!(resolution >= 1)) throw new RangeError(`timer wheel resolution must be at least 1 ms (got ${resolution})`);

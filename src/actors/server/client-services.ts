@@ -4,6 +4,7 @@ import { UnknownRouteError } from '../../errors.ts';
 import { decode, encode } from '../../transport/codec.ts';
 import { ForwardClient, ForwardServer } from '../../transport/forwarding.ts';
 import { RpcServer } from '../../transport/rpc.ts';
+import { systemClock, type Clock } from '../../clock.ts';
 import type { AppHost, AppRuntime } from '../app/host.ts';
 import { ChannelService } from '../channel/channel.ts';
 import type { Connector, ParsedRoute, PushMessage } from '../connector/connector.ts';
@@ -36,6 +37,7 @@ export class ClientServices<App = unknown> {
     private readonly entry: ServerEntry,
     private readonly runtime: AppRuntime,
     private readonly rpcTimeout: number,
+    private readonly clock: Clock = systemClock,
   ) {
     const { nc, subjects, directory } = runtime;
     this.nc = nc;
@@ -78,7 +80,7 @@ export class ClientServices<App = unknown> {
     this.handlerServer.start();
     if (!entry.frontend) return;
 
-    const forwarder = new ForwardClient(nc, subjects, entry.id);
+    const forwarder = new ForwardClient(nc, subjects, entry.id, this.clock);
     forwarder.start();
     this.forwarder = forwarder;
     directory.on('down', (server, why) => {
@@ -96,6 +98,7 @@ export class ClientServices<App = unknown> {
       dictionary: await buildDictionary(host.base),
       route: (route, msg, session) => this.route(route, msg, session),
       logger: host.logger,
+      clock: this.clock,
     });
     this.connector = connector;
     host.provide('sessionService', connector);

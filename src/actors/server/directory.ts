@@ -3,10 +3,11 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { decode, encode } from '../../transport/codec.ts';
 import type { Subjects } from '../../transport/subjects.ts';
 import type { ServerInfo } from '../../types.ts';
+import { systemClock, type Clock } from '../../clock.ts';
 
 interface Entry {
   info: ServerInfo;
-  /** `performance.now()` of its last heartbeat: monotonic, so setting the system clock moves no server up or down. */
+  /** Monotonic time of its last heartbeat, so setting the system clock moves no server up or down. */
   lastSeen: number;
 }
 
@@ -28,7 +29,7 @@ export class ServerDirectory extends EventEmitter<DirectoryEvents> {
   private readonly servers = new Map<string, Entry>();
   private readonly byType = new Map<string, ServerInfo[]>();
   private subscriptions: Subscription[] = [];
-  private sweeper: NodeJS.Timeout | undefined;
+  private sweeper: unknown;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -36,6 +37,8 @@ export class ServerDirectory extends EventEmitter<DirectoryEvents> {
     private readonly heartbeatTimeout: number,
     /** Called when someone asks everyone to announce themselves (servers answer; the master does not). */
     private readonly onDiscover?: () => void,
+    /** Measures heartbeat silence (monotonic) and runs the sweep. */
+    private readonly clock: Clock = systemClock,
   ) {
     super();
   }
@@ -59,14 +62,13 @@ export class ServerDirectory extends EventEmitter<DirectoryEvents> {
     }
     this.nc.publish(this.subjects.discover, encode({}));
     const every = Math.max(50, Math.floor(this.heartbeatTimeout / 3));
-    this.sweeper = setInterval(() => this.sweep(), every);
-    this.sweeper.unref();
+    this.sweeper = this.clock.setInterval(() => this.sweep(), every, { unref: true });
   }
 
   stop(): void {
     for (const subscription of this.subscriptions) subscription.unsubscribe();
     this.subscriptions = [];
-    if (this.sweeper) clearInterval(this.sweeper);
+    if (this.sweeper !== undefined) this.clock.clearInterval(this.sweeper);
   }
 
   get(id: string): ServerInfo | undefined {
@@ -94,7 +96,7 @@ export class ServerDirectory extends EventEmitter<DirectoryEvents> {
       return;
     }
     const known = this.servers.get(info.id);
-    this.servers.set(info.id, { info, lastSeen: performance.now() });
+    this.servers.set(info.id, { info, lastSeen: this.clock.now() });
     if (!known || known.info.pid !== info.pid || known.info.state !== info.state) this.reindex(info.serverType);
     if (!known) this.emit('up', info);
     this.emit('heartbeat', info);
@@ -116,7 +118,7 @@ export class ServerDirectory extends EventEmitter<DirectoryEvents> {
   }
 
   private sweep(): void {
-    const now = performance.now();
+    const now = this.clock.now();
     for (const entry of this.servers.values()) {
       if (now - entry.lastSeen > this.heartbeatTimeout) this.remove(entry.info, 'silent');
     }

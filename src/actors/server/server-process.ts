@@ -10,6 +10,7 @@ import { subjects as buildSubjects } from '../../transport/subjects.ts';
 import type { BeforeStopHook, ServerInfo } from '../../types.ts';
 import type { AppHost } from '../app/host.ts';
 import { Router } from '../rpc/router.ts';
+import { systemClock, type Clock } from '../../clock.ts';
 import { ClientServices } from './client-services.ts';
 import { ServerDirectory } from './directory.ts';
 import { stopOnSignals, watchState, whenDone } from '../runtime/watch.ts';
@@ -23,8 +24,8 @@ export type SysCommand = { command: 'stop' } | { command: 'ping' };
  * Resolves once the server is `running`; the process exits when the lifecycle ends
  * (0 after `stopped`, 1 after `failed`). SIGTERM and SIGINT stop it gracefully.
  */
-export async function runServer<App>(host: AppHost<App>, config: ClusterConfig, entry: ServerEntry): Promise<ServerProcess<App>> {
-  const server = new ServerProcess(host, config, entry);
+export async function runServer<App>(host: AppHost<App>, config: ClusterConfig, entry: ServerEntry, clock: Clock = systemClock): Promise<ServerProcess<App>> {
+  const server = new ServerProcess(host, config, entry, clock);
   await server.start();
   return server;
 }
@@ -35,9 +36,9 @@ export class ServerProcess<App = unknown> {
   private directory: ServerDirectory | undefined;
   private clients: ClientServices<App> | undefined;
   private subscriptions: Subscription[] = [];
-  private heartbeat: NodeJS.Timeout | undefined;
+  private heartbeat: unknown;
   private readonly remotes: RemoteTable;
-  private readonly startedAt = Date.now();
+  private readonly startedAt: number;
   private readonly subjects;
   private readonly actor;
 
@@ -45,7 +46,10 @@ export class ServerProcess<App = unknown> {
     private readonly host: AppHost<App>,
     private readonly config: ClusterConfig,
     private readonly entry: ServerEntry,
+    /** Heartbeats, hook and drain timeouts, client silence and call deadlines run on it. */
+    private readonly clock: Clock = systemClock,
   ) {
+    this.startedAt = clock.wall();
     this.subjects = buildSubjects(config.master.prefix, config.master.cluster);
     this.remotes = new RemoteTable(entry.id);
     const machine = lifecycleMachine.provide({
@@ -60,6 +64,7 @@ export class ServerProcess<App = unknown> {
       },
     });
     this.actor = createActor(machine, {
+      clock,
       input: { serverId: entry.id, drainTimeout: config.master.stopTimeout / 2 },
     });
   }
@@ -110,13 +115,13 @@ export class ServerProcess<App = unknown> {
   private async startComponents(): Promise<void> {
     const nc = this.nc!;
     const { master } = this.config;
-    const directory = new ServerDirectory(nc, this.subjects, master.heartbeatTimeout, () => this.announce());
+    const directory = new ServerDirectory(nc, this.subjects, master.heartbeatTimeout, () => this.announce(), this.clock);
     this.directory = directory;
     directory.start();
     const router = new Router(directory, this.host.routes, () => this.config.servers.map((server) => server.serverType));
     this.host.attach({ nc, subjects: this.subjects, directory, router });
     // Before any remote or handler is made: their constructors may ask for the channel service.
-    this.clients = new ClientServices(this.host, this.entry, { nc, subjects: this.subjects, directory, router }, master.rpcTimeout);
+    this.clients = new ClientServices(this.host, this.entry, { nc, subjects: this.subjects, directory, router }, master.rpcTimeout, this.clock);
 
     const definitions = new Map(await loadDefinitions(this.host.base, this.entry.serverType, 'remote'));
     for (const [name, definition] of this.host.remotesOf(this.entry.serverType)) definitions.set(name, definition);
@@ -143,7 +148,7 @@ export class ServerProcess<App = unknown> {
     );
     // Last: the client port opens once everything a client could reach is ready.
     await this.clients.start();
-    this.heartbeat = setInterval(() => this.announce(), master.heartbeatInterval);
+    this.heartbeat = this.clock.setInterval(() => this.announce(), master.heartbeatInterval);
     await nc.flush();
   }
 
@@ -191,7 +196,7 @@ export class ServerProcess<App = unknown> {
   private async runStopHooks(): Promise<void> {
     for (const [index, hook] of this.host.beforeStopHooks.entries()) {
       try {
-        await withTimeout(callHook(hook, this.host.app), this.config.master.stopHookTimeout, `beforeStop hook #${index + 1}`);
+        await withTimeout(this.clock, callHook(hook, this.host.app), this.config.master.stopHookTimeout, `beforeStop hook #${index + 1}`);
       } catch (error) {
         this.host.logger.error({ err: error }, `beforeStop hook #${index + 1} failed; stopping anyway`);
       }
@@ -201,7 +206,7 @@ export class ServerProcess<App = unknown> {
   private async stopComponents(): Promise<void> {
     // Clients first, while NATS is up: their sessions' `closed` listeners may call other servers.
     await this.clients?.stop();
-    if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.heartbeat !== undefined) this.clock.clearInterval(this.heartbeat);
     this.directory?.stop();
     this.host.attach(undefined);
     for (const subscription of this.subscriptions) subscription.unsubscribe();
@@ -224,10 +229,10 @@ function callHook<App>(hook: BeforeStopHook<App>, app: App): Promise<void> {
   return Promise.resolve((hook as (app: App) => Promise<void> | void)(app));
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
+function withTimeout<T>(clock: Clock, promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: unknown;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+    timer = clock.setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([promise, timeout]).finally(() => clock.clearTimeout(timer));
 }
