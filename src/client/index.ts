@@ -9,27 +9,25 @@
  * await client.connect();
  * const reply = await client.request('connector.entryHandler.enter', { username: 'alice', rid: 'lobby' });
  */
-import { ShaddockClient, type ClientBaseOptions } from './client.ts';
+import { ShaddockClient } from './client.ts';
 import type { DefaultRoutes, PushMap, RouteMap, UntypedPushes } from './routes.ts';
 import { webSocketTransport, type TransportFactory } from './transport.ts';
+import type { ClientBaseOptions } from './types.ts';
 
-export {
-  CLIENT_TYPE,
-  CLIENT_VERSION,
-  DisconnectedError,
-  HandshakeError,
-  RequestTimeoutError,
-  ShaddockClient,
-  type ClientBaseOptions,
-  type ClientEvents,
-  type ConnectionState,
-  type ConnectResult,
-  type DisconnectEvent,
-  type DisconnectReason,
-  type Json,
-  type ReconnectOptions,
-  type RequestOptions,
-} from './client.ts';
+export { ShaddockClient } from './client.ts';
+export { DisconnectedError, HandshakeError, RequestTimeoutError } from './errors.ts';
+export { CLIENT_TYPE, CLIENT_VERSION } from './handshake.ts';
+export type {
+  ClientBaseOptions,
+  ClientEvents,
+  ConnectionState,
+  ConnectResult,
+  DisconnectEvent,
+  DisconnectReason,
+  Json,
+  ReconnectOptions,
+  RequestOptions,
+} from './types.ts';
 export type { DefaultRoutes, HandlerRoutes, PushMap, RequestArgs, RouteMap, UntypedPushes, UntypedRoutes } from './routes.ts';
 export { webSocketTransport, type Transport, type TransportFactory, type TransportListener } from './transport.ts';
 export { ProtocolError } from '../transport/connector/protocol.ts';

@@ -9,10 +9,11 @@
  */
 import net from 'node:net';
 import WebSocket from 'ws';
-import { ShaddockClient, type ClientBaseOptions } from './client.ts';
+import { ShaddockClient } from './client.ts';
 import { webSocketUrl } from './index.ts';
 import type { DefaultRoutes, PushMap, RouteMap, UntypedPushes } from './routes.ts';
 import type { TransportFactory } from './transport.ts';
+import type { ClientBaseOptions } from './types.ts';
 
 export * from './index.ts';
 

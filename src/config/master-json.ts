@@ -1,0 +1,170 @@
+/** master.json: the schema of one environment's entry (NATS, restart policy, defaults applied) and its validation. */
+import { z } from 'zod';
+import {
+  DEFAULT_CLUSTER,
+  DEFAULT_HEARTBEAT_INTERVAL,
+  DEFAULT_HOST,
+  DEFAULT_PREFIX,
+  DEFAULT_RESTART_POLICY,
+  DEFAULT_RPC_TIMEOUT,
+  DEFAULT_START_TIMEOUT,
+  DEFAULT_STOP_HOOK_TIMEOUT,
+  DEFAULT_STOP_TIMEOUT,
+  defaultHeartbeatTimeout,
+} from './defaults.ts';
+import { describe, isRecord } from './describe.ts';
+import { ConfigError, type ConfigErrorLocation } from './errors.ts';
+import { expected, milliseconds, nonEmptyString, port, positiveInt, subjectToken } from './fields.ts';
+import { fieldName, problemOf } from './issues.ts';
+import { MASTER_FILE } from './read.ts';
+import type { MasterConfig, RestartPolicy } from './types.ts';
+
+/** Splits comma-separated URLs, dropping blanks; `undefined` when none are left. */
+export function urlList(value: string | readonly string[] | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const list = (typeof value === 'string' ? [value] : value)
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  return list.length > 0 ? list : undefined;
+}
+
+const natsError = expected('a NATS URL, a comma-separated list of them, or an array of them');
+const natsSchema = z.preprocess(
+  // A bare string is shorthand for `{ servers: "..." }`.
+  (v) => (typeof v === 'string' ? { servers: v } : v),
+  z.object(
+    {
+      servers: z
+        .union([z.string(natsError), z.array(z.string(natsError), natsError)], natsError)
+        .transform((v, ctx) => {
+          const list = urlList(v);
+          if (list === undefined) {
+            ctx.addIssue({ code: 'custom', message: `expected at least one NATS URL, got ${describe(v)}` });
+            return z.NEVER;
+          }
+          return list;
+        }),
+      token: nonEmptyString().optional(),
+      user: nonEmptyString().optional(),
+      pass: nonEmptyString().optional(),
+      name: nonEmptyString().optional(),
+    },
+    expected('a NATS URL or an object { servers, token?, user?, pass?, name? }'),
+  ),
+);
+
+const RESTART_FIELDS = ['initialDelay', 'factor', 'maxDelay', 'resetAfter', 'maxRestarts', 'period'] as const;
+
+/**
+ * master.json `restart`: any subset of the policy, the rest from the defaults. Unlike master.json
+ * itself (where Pomelo apps keep their own fields), this object is Shaddock's alone, so an unknown
+ * key is a typo and is reported rather than silently ignored.
+ */
+const restartSchema = (() => {
+  const factorError = expected('a number of at least 1');
+  return z
+    .looseObject(
+      {
+        initialDelay: milliseconds().optional(),
+        factor: z.number(factorError).min(1, factorError).optional(),
+        maxDelay: milliseconds().optional(),
+        resetAfter: milliseconds().optional(),
+        maxRestarts: positiveInt('a positive integer').optional(),
+        period: milliseconds().optional(),
+      },
+      expected(`an object { ${RESTART_FIELDS.map((f) => `${f}?`).join(', ')} }`),
+    )
+    .superRefine((r, ctx) => {
+      const known: readonly string[] = RESTART_FIELDS;
+      for (const key of Object.keys(r)) {
+        if (!known.includes(key)) {
+          ctx.addIssue({ code: 'custom', path: [key], message: `unknown field (known: ${RESTART_FIELDS.join(', ')})` });
+        }
+      }
+      const initialDelay = r.initialDelay ?? DEFAULT_RESTART_POLICY.initialDelay;
+      const maxDelay = r.maxDelay ?? DEFAULT_RESTART_POLICY.maxDelay;
+      // The cap would silently override the first delay; say so instead.
+      if (maxDelay < initialDelay) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['maxDelay'],
+          message: `must be at least initialDelay (${initialDelay} ms), got ${maxDelay}${r.maxDelay === undefined ? ' (the default)' : ''}`,
+        });
+      }
+    })
+    .transform(
+      (r): RestartPolicy => ({
+        initialDelay: r.initialDelay ?? DEFAULT_RESTART_POLICY.initialDelay,
+        factor: r.factor ?? DEFAULT_RESTART_POLICY.factor,
+        maxDelay: r.maxDelay ?? DEFAULT_RESTART_POLICY.maxDelay,
+        resetAfter: r.resetAfter ?? DEFAULT_RESTART_POLICY.resetAfter,
+        maxRestarts: r.maxRestarts ?? DEFAULT_RESTART_POLICY.maxRestarts,
+        period: r.period ?? DEFAULT_RESTART_POLICY.period,
+      }),
+    );
+})();
+
+/** One environment's entry of master.json. Unknown fields are dropped (z.object strips them). */
+const masterSchema = z
+  .object(
+    {
+      id: nonEmptyString(),
+      host: nonEmptyString().optional(),
+      port: port().optional(),
+      nats: natsSchema.optional(),
+      adminToken: nonEmptyString().optional(),
+      prefix: subjectToken('it becomes the first token of every NATS subject').optional(),
+      cluster: subjectToken('it becomes the second token of every NATS subject').optional(),
+      heartbeatInterval: milliseconds().optional(),
+      heartbeatTimeout: milliseconds().optional(),
+      startTimeout: milliseconds().optional(),
+      stopTimeout: milliseconds().optional(),
+      rpcTimeout: milliseconds().optional(),
+      stopHookTimeout: milliseconds().optional(),
+      restart: restartSchema.optional(),
+    },
+    expected('an object with at least an "id"'),
+  )
+  .superRefine((m, ctx) => {
+    const interval = m.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL;
+    // A timeout no longer than the interval would declare healthy servers dead between beats.
+    if (m.heartbeatTimeout !== undefined && m.heartbeatTimeout <= interval) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['heartbeatTimeout'],
+        message: `must be greater than heartbeatInterval (${interval} ms), got ${m.heartbeatTimeout}`,
+      });
+    }
+  })
+  .transform((m): MasterConfig => {
+    const heartbeatInterval = m.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL;
+    const master: MasterConfig = {
+      id: m.id,
+      host: m.host ?? DEFAULT_HOST,
+      prefix: m.prefix ?? DEFAULT_PREFIX,
+      cluster: m.cluster ?? DEFAULT_CLUSTER,
+      heartbeatInterval,
+      heartbeatTimeout: m.heartbeatTimeout ?? defaultHeartbeatTimeout(heartbeatInterval),
+      startTimeout: m.startTimeout ?? DEFAULT_START_TIMEOUT,
+      stopTimeout: m.stopTimeout ?? DEFAULT_STOP_TIMEOUT,
+      rpcTimeout: m.rpcTimeout ?? DEFAULT_RPC_TIMEOUT,
+      stopHookTimeout: m.stopHookTimeout ?? DEFAULT_STOP_HOOK_TIMEOUT,
+      restart: m.restart ?? { ...DEFAULT_RESTART_POLICY },
+    };
+    if (m.port !== undefined) master.port = m.port;
+    if (m.nats !== undefined) master.nats = m.nats;
+    if (m.adminToken !== undefined) master.adminToken = m.adminToken;
+    return master;
+  });
+
+export function parseMaster(raw: unknown, env: string): MasterConfig {
+  const result = masterSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0] as z.core.$ZodIssue;
+  const id = isRecord(raw) && typeof raw['id'] === 'string' && raw['id'] !== '' ? raw['id'] : undefined;
+  const where: ConfigErrorLocation = { file: MASTER_FILE, env };
+  if (id !== undefined) where.serverId = id;
+  if (issue.path.length > 0) where.field = fieldName(issue.path);
+  throw new ConfigError(problemOf(issue, raw), where);
+}
