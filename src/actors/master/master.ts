@@ -11,6 +11,7 @@ import { connectNats } from '../../transport/nats.ts';
 import { subjects as buildSubjects, type Subjects } from '../../transport/subjects.ts';
 import type { ServerInfo } from '../../types.ts';
 import type { AdminCommand, AdminReply, AdminRequest, ServerRow } from './admin.ts';
+import { unsupportedFeature } from '../app/features.ts';
 import type { AppHost } from '../app/host.ts';
 import { Router } from '../rpc/router.ts';
 import { ServerDirectory } from '../server/directory.ts';
@@ -92,6 +93,11 @@ export class Master<App = unknown> {
   }
 
   start(): Promise<void> {
+    const unsupported = unsupportedFeature(this.host, 'masterHA');
+    if (unsupported) {
+      notify({ type: 'shaddock:failed', error: unsupported.message });
+      return Promise.reject(unsupported);
+    }
     const log = this.host.logger;
     const removeSignals = stopOnSignals(() => this.actor.send({ type: 'STOP' }));
     return new Promise((resolve, reject) => {
