@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createActor, fromPromise, SimulatedClock, waitFor } from 'xstate';
 import { lifecycleMachine, type LifecycleInput } from '../src/machines/lifecycle.ts';
+import { LeadImmediately, leadershipEvents, type Leadership, type LeadershipListener } from '../src/actors/master/leadership.ts';
 import { masterMachine, type MasterContext } from '../src/machines/master.ts';
 import { serverMachine } from '../src/machines/server.ts';
 import { stateName } from '../src/machines/state-name.ts';
@@ -241,19 +242,59 @@ describe('lifecycle machine (a server process’s view of itself)', () => {
   });
 });
 
-function masterUnderTest(ha: boolean, connect: () => Promise<void> = async () => {}) {
+/**
+ * A leadership for master HA that the test drives: it answers STANDBY to the campaign, then
+ * ELECTED or LEADERSHIP_LOST when the test says.
+ */
+class ScriptedLeadership implements Leadership {
+  private listener: LeadershipListener | undefined;
+  campaigns = 0;
+
+  /** `silent`: answers nothing until told, so the master stays `electing`. */
+  constructor(private readonly silent = false) {}
+
+  campaign(listener: LeadershipListener): void {
+    this.listener = listener;
+    this.campaigns++;
+    if (!this.silent) queueMicrotask(() => listener.standby());
+  }
+
+  elect = (): void => this.listener?.elected();
+  lose = (reason: string): void => this.listener?.lost(reason);
+  resign = async (): Promise<void> => {};
+}
+
+interface MasterTestOptions {
+  connect?: () => Promise<void>;
+  /** The clock the runtime would read for ELECTED's `at`. */
+  now?: () => number;
+  /** With HA: a leadership that answers nothing until told. */
+  silent?: boolean;
+}
+
+function masterUnderTest(ha: boolean, { connect = async () => {}, now = () => Date.now(), silent = false }: MasterTestOptions = {}) {
   const announced: string[] = [];
+  const scripted = new ScriptedLeadership(silent);
+  const leadership = ha ? scripted : new LeadImmediately();
   const machine = masterMachine.provide({
     actors: {
       connect: fromPromise<void, MasterContext>(connect),
       startServers: fromPromise<void, MasterContext>(async () => void announced.push('startServers')),
       stopServers: fromPromise<void, MasterContext>(async () => void announced.push('stopServers')),
     },
-    actions: { announceAllStarted: () => void announced.push('allStarted') },
+    actions: {
+      campaign: () => leadership.campaign(leadershipEvents((event) => actor.send(event), now)),
+      announceAllStarted: () => void announced.push('allStarted'),
+    },
   });
-  const actor = createActor(machine, { input: { masterId: 'master-server-1', ha } });
+  const actor = createActor(machine, { input: { masterId: 'master-server-1' } });
+  const states: string[] = [];
+  actor.subscribe((snapshot) => {
+    const state = stateName(snapshot.value);
+    if (states.at(-1) !== state) states.push(state);
+  });
   actor.start();
-  return { actor, announced };
+  return { actor, announced, scripted, states };
 }
 
 describe('master machine', () => {
@@ -267,12 +308,12 @@ describe('master machine', () => {
   });
 
   test('with HA it waits in standby until elected, and steps down when leadership is lost', async () => {
-    const { actor, announced } = masterUnderTest(true);
+    const { actor, announced, scripted } = masterUnderTest(true);
     await waitFor(actor, (s) => s.matches('standby'));
     assert.deepEqual(announced, []);
-    actor.send({ type: 'ELECTED', at: 5 });
+    scripted.elect();
     assert.ok(actor.getSnapshot().matches('leading'));
-    actor.send({ type: 'LEADERSHIP_LOST' });
+    scripted.lose('session expired');
     assert.ok(actor.getSnapshot().matches('standby'));
   });
 
@@ -287,11 +328,63 @@ describe('master machine', () => {
   });
 
   test('a connection failure ends in failed with the reason', async () => {
-    const { actor } = masterUnderTest(false, async () => {
-      throw new Error('cannot connect to NATS at nats://127.0.0.1:1');
+    const { actor } = masterUnderTest(false, {
+      connect: async () => {
+        throw new Error('cannot connect to NATS at nats://127.0.0.1:1');
+      },
     });
     const done = await waitFor(actor, (s) => s.status === 'done');
     assert.ok(done.matches('failed'));
     assert.match(done.context.error ?? '', /cannot connect/);
   });
+
+  test('with the immediate leadership it goes electing → leading at once, leading since the runtime’s clock', async () => {
+    const { actor, states } = masterUnderTest(false, { now: () => 42 });
+    await waitFor(actor, (s) => s.matches('leading'));
+    assert.deepEqual(states, ['connecting', 'electing', 'leading.startingServers']);
+    assert.equal(actor.getSnapshot().context.leadingSince, 42);
+  });
+
+  test('STANDBY → standby → ELECTED → leading, leading since the event’s time', async () => {
+    const { actor, announced, states } = masterUnderTest(true);
+    await waitFor(actor, (s) => s.matches('standby'));
+    assert.deepEqual(states, ['connecting', 'electing', 'standby']);
+    assert.equal(actor.getSnapshot().context.leadingSince, undefined);
+    actor.send({ type: 'ELECTED', at: 1_234 });
+    assert.equal(stateName(actor.getSnapshot().value), 'leading.startingServers');
+    assert.equal(actor.getSnapshot().context.leadingSince, 1_234);
+    await waitFor(actor, () => announced.length > 0);
+    assert.deepEqual(announced, ['startServers']);
+  });
+
+  test('lost leadership steps down to standby, and a later election leads again', async () => {
+    let now = 10;
+    const { actor, announced, scripted } = masterUnderTest(true, { now: () => now });
+    await waitFor(actor, (s) => s.matches('standby'));
+    scripted.elect();
+    assert.equal(actor.getSnapshot().context.leadingSince, 10);
+    scripted.lose('ZooKeeper session expired');
+    assert.ok(actor.getSnapshot().matches('standby'));
+    now = 20;
+    scripted.elect();
+    assert.equal(stateName(actor.getSnapshot().value), 'leading.startingServers');
+    assert.equal(actor.getSnapshot().context.leadingSince, 20);
+    // One campaign for the master's whole life: the election itself reports each change.
+    assert.equal(scripted.campaigns, 1);
+    await waitFor(actor, () => announced.length === 2);
+    assert.deepEqual(announced, ['startServers', 'startServers']);
+  });
+
+  for (const [waiting, silent] of [['electing', true], ['standby', false]] as const) {
+    test(`STOP in ${waiting} stops, and a late election changes nothing`, async () => {
+      const { actor, announced, scripted, states } = masterUnderTest(true, { silent });
+      await waitFor(actor, (s) => s.matches(waiting));
+      actor.send({ type: 'STOP' });
+      await waitFor(actor, (s) => s.status === 'done');
+      scripted.elect();
+      assert.ok(actor.getSnapshot().matches('stopped'));
+      assert.deepEqual(states, ['connecting', 'electing', ...(silent ? [] : ['standby']), 'stopping', 'stopped']);
+      assert.deepEqual(announced, ['stopServers']);
+    });
+  }
 });

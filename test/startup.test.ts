@@ -2,7 +2,7 @@
 // leaves no process; with no NATS configured the master runs an embedded nats-server and stops it.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readRunFile, runFilePath } from '../src/actors/master/run-file.ts';
@@ -70,6 +70,39 @@ describe('a bad servers.json stops start-up with a message naming file, env, ser
       });
     }
   }
+});
+
+/** Adds `line` to the copied app's entry, just before `await app.start()`. */
+function beforeStart(dir: string, line: string): void {
+  const entry = join(dir, 'app.ts');
+  const text = readFileSync(entry, 'utf8');
+  assert.ok(text.includes('await app.start();'));
+  writeFileSync(entry, text.replace('await app.start();', `${line}\nawait app.start();`));
+}
+
+describe('a setting that is not supported yet stops start-up with one line saying so', () => {
+  for (const daemon of [false, true]) {
+    test(`app.enable('masterHA') on the master${daemon ? ' (daemon)' : ''}`, async () => {
+      const dir = copyApp('masterha');
+      beforeStart(dir, "app.enable('masterHA');");
+      const result = await runCli(['start', '-d', dir, '-e', 'test', '--nats', nats.url, ...(daemon ? ['-D'] : [])]);
+      assert.equal(result.code, 1, `exit code; stdout: ${result.stdout}`);
+      assert.match(result.stderr, /masterHA is not supported yet: master HA needs a leader election/);
+      assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+      assert.deepEqual(processesOf(dir), []);
+      assert.equal(existsSync(runFilePath(dir, 'test')), false);
+    });
+  }
+
+  test("app.enable('globalChannel') on a server", async () => {
+    const dir = copyApp('globalchannel');
+    beforeStart(dir, "app.configure('test', 'worker', (app) => app.enable('globalChannel'));");
+    const result = await runCli(['start', '-d', dir, '-e', 'test', '--nats', nats.url, '-i', 'worker-1']);
+    assert.equal(result.code, 1, `exit code; stdout: ${result.stdout}`);
+    assert.match(result.stderr, /globalChannel is not supported yet: global channels need a shared store/);
+    assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+    assert.deepEqual(processesOf(dir), []);
+  });
 });
 
 describe('embedded NATS', () => {

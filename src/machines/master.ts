@@ -1,27 +1,28 @@
 import { assign, fromPromise, setup } from 'xstate';
 
 /**
- * The master: connects to NATS, becomes the leader (at once without master HA, through a
- * ZooKeeper election with it), starts and watches every configured server, and stops them.
+ * The master: connects to NATS, asks to lead (at once with a single master, through an election
+ * with master HA), starts and watches every configured server, and stops them.
  *
  * States, as an operator would say them:
  * - `connecting`: reaching NATS (starting the embedded broker first when none is configured).
- * - `standby`: a hot standby waiting to be elected (master HA only).
+ * - `electing`: connected, waiting to hear whether it leads. A single master is elected at once.
+ * - `standby`: another master leads; this one waits, hot, to be elected (master HA).
  * - `leading`: in charge. Inside it, `startingServers` until every configured server has
  *   connected once (Pomelo's `afterStartAll`), then `running`.
  * - `stopping`: stopping every server (frontends first), then closing its own connections.
  * - `stopped`: done; the process may exit 0.
  * - `failed`: could not connect; the process should exit non-zero.
  *
- * A leader that loses its election (e.g. its ZooKeeper session) steps down to `standby` at once.
- * Effects are injected: the `connect`, `startServers` and `stopServers` promise actors and the
+ * A leader that loses its leadership (e.g. its ZooKeeper session) steps down to `standby` at once.
+ * The machine reads no clock: `ELECTED` carries the time. Effects are injected: the `connect`,
+ * `startServers` and `stopServers` promise actors, the `campaign` action (entering `electing`: join
+ * the election, whose outcome comes back as `ELECTED`, `STANDBY` and `LEADERSHIP_LOST`) and the
  * `announceAllStarted` action.
  */
 
 export interface MasterInput {
   masterId: string;
-  /** Whether master HA (a ZooKeeper election) decides who leads. */
-  ha: boolean;
 }
 
 export interface MasterContext extends MasterInput {
@@ -31,8 +32,11 @@ export interface MasterContext extends MasterInput {
 }
 
 export type MasterEvent =
+  /** This master leads, since `at` (epoch ms). */
   | { type: 'ELECTED'; at: number }
-  | { type: 'LEADERSHIP_LOST' }
+  /** Another master leads; this one waits. */
+  | { type: 'STANDBY' }
+  | { type: 'LEADERSHIP_LOST'; reason: string }
   | { type: 'ALL_STARTED' }
   | { type: 'STOP' };
 
@@ -52,15 +56,13 @@ export const masterMachine = setup({
     stopServers: notProvided,
   },
   actions: {
+    campaign: () => {},
     announceAllStarted: () => {},
     recordError: assign(({ event }) => {
       const error = (event as { error?: unknown }).error;
       return { error: error instanceof Error ? error.message : String(error) };
     }),
-    recordLeading: assign(({ event }) => ({ leadingSince: event.type === 'ELECTED' ? event.at : Date.now() })),
-  },
-  guards: {
-    ha: ({ context }) => context.ha,
+    recordLeading: assign(({ context, event }) => ({ leadingSince: event.type === 'ELECTED' ? event.at : context.leadingSince })),
   },
 }).createMachine({
   id: 'master',
@@ -74,8 +76,15 @@ export const masterMachine = setup({
       invoke: {
         src: 'connect',
         input: ({ context }) => context,
-        onDone: [{ guard: 'ha', target: 'standby' }, { target: 'leading', actions: 'recordLeading' }],
+        onDone: { target: 'electing' },
         onError: { target: 'failed', actions: 'recordError' },
+      },
+    },
+    electing: {
+      entry: 'campaign',
+      on: {
+        ELECTED: { target: 'leading', actions: 'recordLeading' },
+        STANDBY: { target: 'standby' },
       },
     },
     standby: {

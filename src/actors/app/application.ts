@@ -9,7 +9,7 @@ import type { ConnectorConfig } from '../connector/connector.ts';
 import type { BackendSessionService, SessionService } from '../connector/session.ts';
 import { createRpcProxy, type Invoke } from '../rpc/proxy.ts';
 import { bootConfig, chooseRole, serverTypeInConfig, startRole } from './boot.ts';
-import type { AppHost, AppRuntime, ProvidedServices } from './host.ts';
+import type { AppHost, AppRuntime, Feature, ProvidedServices } from './host.ts';
 
 /** Options of `createApp`; each falls back to the environment the master gives a server process. */
 export interface CreateAppOptions {
@@ -26,8 +26,7 @@ export interface CreateAppOptions {
 type ConfigureFn = (app: Application) => void;
 type StartAllHook = (app: Application) => void | Promise<void>;
 
-/** Settings `app.enable()` knows about; any other string works too. */
-export type Feature = 'masterHA' | 'globalChannel' | (string & {});
+export type { Feature } from './host.ts';
 
 /**
  * A Shaddock application: Pomelo's `app`, typed. The same entry file runs as the master and as
@@ -79,6 +78,7 @@ export class Application {
       beforeStopHooks: this.stopHooks,
       afterStartAllHooks: this.startAllHooks,
       remotesOf: (serverType) => this.remoteDefinitions.get(serverType) ?? new Map(),
+      enabled: (feature) => this.enabled(feature),
       connectorConfig: () => (this.settings.get('connectorConfig') as ConnectorConfig | undefined) ?? {},
       attach: (runtime) => {
         this.runtime = runtime;

@@ -8,6 +8,9 @@ import type { BackendSessionService, SessionService } from '../connector/session
 import type { Router } from '../rpc/router.ts';
 import type { ServerDirectory } from '../server/directory.ts';
 
+/** Settings `app.enable()` knows about; any other string works too. */
+export type Feature = 'masterHA' | 'globalChannel' | (string & {});
+
 /** What a running process gives the app so that `app.rpc` and `getServers()` work. */
 export interface AppRuntime {
   nc: NatsConnection;
@@ -41,6 +44,8 @@ export interface AppHost<App = unknown> {
   readonly afterStartAllHooks: readonly ((app: App) => void | Promise<void>)[];
   /** Remotes registered in code for a server type (`app.remote`). */
   remotesOf(serverType: string): ReadonlyMap<string, RemoteDefinition<App>>;
+  /** Whether `app.enable(feature)` was called (and not undone by `app.disable`). */
+  enabled(feature: Feature): boolean;
   /** The frontend's client settings (`app.set('connectorConfig', ...)`). */
   connectorConfig(): ConnectorConfig;
   /** The process's NATS side is up (or, with `undefined`, going down). */

@@ -1,10 +1,12 @@
 import type { PushMessage } from '../connector/types.ts';
+import { LocalChannelMembers, LocalChannelStore, type ChannelMembers, type ChannelStore } from './channel-store.ts';
 
 /**
  * Local channels (Pomelo's `channelService`): named groups of users, each user known by uid and
  * the frontend (`sid`) holding its connection. A push to a channel, or to any list of users, is
  * grouped by frontend: one message per frontend, however many users it holds, and the frontend
- * encodes the client package once for all of them.
+ * encodes the client package once for all of them. Membership lives in a `ChannelStore`
+ * (channel-store.ts), this process's memory unless the service is given another.
  */
 
 /** A user to push to: its uid and the id of the frontend holding its connection. */
@@ -22,53 +24,43 @@ export type FrontendsOfType = (serverType: string) => string[];
 const encoder = new TextEncoder();
 
 export class Channel {
-  /** uid → frontend id. */
-  private readonly records = new Map<string, string>();
-  /** frontend id → uids: the grouping every push uses. */
-  private readonly groups = new Map<string, Set<string>>();
-
+  /**
+   * @param members where its membership lives: the service's store gives it; by default a
+   *   membership of its own, in memory.
+   */
   constructor(
     readonly name: string,
     private readonly service: ChannelService,
+    private readonly members: ChannelMembers = new LocalChannelMembers(),
   ) {}
 
   /** Adds a user; false if it is already a member. */
   add(uid: string, sid: string): boolean {
-    if (this.records.has(uid)) return false;
-    this.records.set(uid, sid);
-    let group = this.groups.get(sid);
-    if (!group) this.groups.set(sid, (group = new Set()));
-    group.add(uid);
-    return true;
+    return this.members.add(uid, sid);
   }
 
   /** Removes a user; false if it was not a member (on that frontend). */
   leave(uid: string, sid: string): boolean {
-    if (this.records.get(uid) !== sid) return false;
-    this.records.delete(uid);
-    const group = this.groups.get(sid);
-    group?.delete(uid);
-    if (group?.size === 0) this.groups.delete(sid);
-    return true;
+    return this.members.leave(uid, sid);
   }
 
   /** Member uids. */
   getMembers(): string[] {
-    return [...this.records.keys()];
+    return this.members.uids();
   }
 
   getMember(uid: string): Receiver | undefined {
-    const sid = this.records.get(uid);
+    const sid = this.members.frontendOf(uid);
     return sid === undefined ? undefined : { uid, sid };
   }
 
   get size(): number {
-    return this.records.size;
+    return this.members.size;
   }
 
   /** Pushes `msg` on `route` to every member: one message per frontend. */
   async pushMessage(route: string, msg: unknown): Promise<void> {
-    this.service.pushGroups(route, msg, this.groups);
+    this.service.pushGroups(route, msg, this.members.byFrontend());
   }
 
   destroy(): void {
@@ -77,34 +69,36 @@ export class Channel {
 }
 
 export class ChannelService {
-  private readonly channels = new Map<string, Channel>();
+  /** The one `Channel` of each membership the store holds, so that a name always gives the same object. */
+  private readonly handles = new WeakMap<ChannelMembers, Channel>();
 
+  /** @param store where membership lives (default: this process's memory). */
   constructor(
     private readonly push: Pusher,
     private readonly frontendsOfType: FrontendsOfType,
+    private readonly store: ChannelStore = new LocalChannelStore(),
   ) {}
 
   /** The channel named `name`, created if it does not exist. */
   createChannel(name: string): Channel {
-    let channel = this.channels.get(name);
-    if (!channel) this.channels.set(name, (channel = new Channel(name, this)));
-    return channel;
+    return this.handle(name, this.store.open(name));
   }
 
   /** The channel named `name`; with `create`, made if missing. */
   getChannel(name: string, create: true): Channel;
   getChannel(name: string, create?: boolean): Channel | undefined;
   getChannel(name: string, create = false): Channel | undefined {
-    return this.channels.get(name) ?? (create ? this.createChannel(name) : undefined);
+    const members = create ? this.store.open(name) : this.store.get(name);
+    return members && this.handle(name, members);
   }
 
   /** Names of the channels that exist now. */
   names(): string[] {
-    return [...this.channels.keys()];
+    return this.store.names();
   }
 
   destroyChannel(name: string): void {
-    this.channels.delete(name);
+    this.store.destroy(name);
   }
 
   /** Pushes to the listed users, grouped by frontend. */
@@ -127,6 +121,12 @@ export class ChannelService {
     for (const frontendId of this.frontendsOfType(frontendType)) {
       this.push(frontendId, { route, body, all: true, ...(options.binded ? { binded: true } : {}) });
     }
+  }
+
+  private handle(name: string, members: ChannelMembers): Channel {
+    let channel = this.handles.get(members);
+    if (!channel) this.handles.set(members, (channel = new Channel(name, this, members)));
+    return channel;
   }
 
   /** @internal Encodes the body once and sends one push per frontend. */

@@ -3,7 +3,7 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { createActor, fromPromise } from 'xstate';
 import { parseServerEntry } from '../../config/index.ts';
 import type { ClusterConfig, NatsSettings, ServerEntry } from '../../config/types.ts';
-import { masterMachine, type MasterContext } from '../../machines/master.ts';
+import { masterMachine, type MasterContext, type MasterEvent } from '../../machines/master.ts';
 import { stateName } from '../../machines/state-name.ts';
 import { decode, encode } from '../../transport/codec.ts';
 import { startEmbeddedNats, type EmbeddedNats } from './embedded-broker.ts';
@@ -11,9 +11,11 @@ import { connectNats } from '../../transport/nats.ts';
 import { subjects as buildSubjects, type Subjects } from '../../transport/subjects.ts';
 import type { ServerInfo } from '../../types.ts';
 import type { AdminCommand, AdminReply, AdminRequest, ServerRow } from './admin.ts';
+import { unsupportedFeature } from '../app/features.ts';
 import type { AppHost } from '../app/host.ts';
 import { Router } from '../rpc/router.ts';
 import { ServerDirectory } from '../server/directory.ts';
+import { LeadImmediately, leadershipEvents, type Leadership } from './leadership.ts';
 import { SupervisedServer } from './supervised-server.ts';
 import { systemClock, type Clock } from '../../clock.ts';
 import { stopOnSignals, watchState, whenDone } from '../runtime/watch.ts';
@@ -25,6 +27,8 @@ export interface MasterOptions {
   entry: string;
   /** What the master and its supervised servers time and stamp with (default: Node's clocks). */
   clock?: Clock;
+  /** Who decides that this master leads (default: it does, at once). */
+  leadership?: Leadership;
 }
 
 /** What a daemonised master tells the CLI that started it, over the IPC channel. */
@@ -52,6 +56,7 @@ export class Master<App = unknown> {
   private readonly adminToken: string;
   private readonly servers = new Map<string, SupervisedServer>();
   private readonly actor;
+  private readonly leadership: Leadership;
   private stopping: Promise<void> | undefined;
   /** A stop may come while connecting; it must wait, or an embedded broker started late is orphaned. */
   private connecting: Promise<void> | undefined;
@@ -67,6 +72,7 @@ export class Master<App = unknown> {
     this.startedAt = this.clock.wall();
     this.subjects = buildSubjects(config.master.prefix, config.master.cluster);
     this.adminToken = config.master.adminToken ?? randomBytes(16).toString('hex');
+    this.leadership = options.leadership ?? new LeadImmediately();
     const machine = masterMachine.provide({
       actors: {
         connect: fromPromise<void, MasterContext>(() => (this.connecting = this.connect())),
@@ -74,10 +80,12 @@ export class Master<App = unknown> {
         stopServers: fromPromise<void, MasterContext>(() => this.shutdown()),
       },
       actions: {
+        // The time of an election is read here, not in the machine.
+        campaign: () => this.leadership.campaign(leadershipEvents((event) => this.onLeadership(event), () => this.clock.wall())),
         announceAllStarted: () => this.announceAllStarted(),
       },
     });
-    this.actor = createActor(machine, { input: { masterId: config.master.id, ha: false } });
+    this.actor = createActor(machine, { input: { masterId: config.master.id } });
   }
 
   get state(): string {
@@ -91,6 +99,11 @@ export class Master<App = unknown> {
   }
 
   start(): Promise<void> {
+    const unsupported = unsupportedFeature(this.host, 'masterHA');
+    if (unsupported) {
+      notify({ type: 'shaddock:failed', error: unsupported.message });
+      return Promise.reject(unsupported);
+    }
     const log = this.host.logger;
     const removeSignals = stopOnSignals(() => this.actor.send({ type: 'STOP' }));
     return new Promise((resolve, reject) => {
@@ -110,6 +123,11 @@ export class Master<App = unknown> {
       });
       this.actor.start();
     });
+  }
+
+  private onLeadership(event: MasterEvent): void {
+    if (event.type === 'LEADERSHIP_LOST') this.host.logger.warn({ reason: event.reason }, 'leadership lost');
+    this.actor.send(event);
   }
 
   private async connect(): Promise<void> {
@@ -274,6 +292,8 @@ export class Master<App = unknown> {
       try {
         await this.connecting?.catch(() => undefined);
         await this.stopServers();
+        // Only once its servers are down, so that no new leader starts them while this one stops them.
+        await this.leadership.resign().catch((error: unknown) => this.host.logger.warn({ err: error }, 'resigning leadership failed'));
         this.adminSubscription?.unsubscribe();
         this.directory?.stop();
         this.host.attach(undefined);

@@ -8,6 +8,7 @@ import { connectNats } from '../../transport/nats.ts';
 import { RpcServer } from '../../transport/rpc.ts';
 import { subjects as buildSubjects } from '../../transport/subjects.ts';
 import type { BeforeStopHook, ServerInfo } from '../../types.ts';
+import { unsupportedFeature } from '../app/features.ts';
 import type { AppHost } from '../app/host.ts';
 import { Router } from '../rpc/router.ts';
 import { systemClock, type Clock } from '../../clock.ts';
@@ -75,6 +76,8 @@ export class ServerProcess<App = unknown> {
   }
 
   start(): Promise<void> {
+    const unsupported = unsupportedFeature(this.host, 'globalChannel');
+    if (unsupported) return Promise.reject(unsupported);
     const log = this.host.logger;
     const removeSignals = stopOnSignals(() => this.actor.send({ type: 'STOP' }));
     return new Promise((resolve, reject) => {
