@@ -1,6 +1,5 @@
 /** The JSON bodies of the client's messages: a request or notify encoded, what the server sends parsed. */
 import { encodeDataPackage, type MessageType, ProtocolError } from '../transport/connector/protocol.ts';
-import type { RouteDictionary } from './dictionary.ts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -10,8 +9,8 @@ export function jsonBytes(value: unknown): Uint8Array {
   return encoder.encode(JSON.stringify(value));
 }
 
-/** A request or notify data package; the route goes as its code when the dictionary has one. */
-export function messagePackage(dictionary: RouteDictionary, type: MessageType, id: number, route: string, msg: unknown): Uint8Array {
+/** A request or notify data package; the route goes as its code when the dictionary (the client's `RouteDictionary`) has one. */
+export function messagePackage(dictionary: { codeOf(route: string): number | undefined }, type: MessageType, id: number, route: string, msg: unknown): Uint8Array {
   const code = dictionary.codeOf(route);
   const body = jsonBytes(msg === undefined ? {} : msg);
   return code === undefined
