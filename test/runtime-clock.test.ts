@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import { SupervisedServer } from '../src/actors/master/supervised-server.ts';
 import { ServerDirectory } from '../src/actors/server/directory.ts';
 import { SimulatedClock } from '../src/clock.ts';
+import type { ChildSpec } from '../src/config/child-spec.ts';
 import type { ServerEntry } from '../src/config/types.ts';
 import { createLogger } from '../src/logger.ts';
 import { encode } from '../src/transport/codec.ts';
@@ -17,8 +18,9 @@ process.env.SHADDOCK_LOG_LEVEL ??= 'silent';
 const nats = useNats();
 
 const entry: ServerEntry = { id: 'clock-server-1', serverType: 'chat', host: '127.0.0.1', frontend: false, args: [], autoRestart: true, extra: {} };
-const policy = { initialDelay: 400, factor: 2, maxDelay: 10_000, resetAfter: 30_000, maxRestarts: 5, period: 60_000 };
-const timing = { startTimeout: 5_000, heartbeatTimeout: 3_000, stopTimeout: 2_000 };
+const policy = { restart: 'permanent' as const, initialDelay: 400, factor: 2, maxDelay: 10_000, resetAfter: 30_000, maxRestarts: 5, period: 60_000 };
+const timing = { startTimeout: 5_000, heartbeatTimeout: 3_000 };
+const spec: ChildSpec = { id: entry.id, restart: 'permanent', policy, ...timing, shutdownTimeout: 2_000, stopGroup: 'backend' };
 
 /** A supervised server whose processes are real (an idle node) and whose time is simulated. */
 function supervised() {
@@ -30,8 +32,7 @@ function supervised() {
   };
   const server = new SupervisedServer(
     entry,
-    timing,
-    policy,
+    spec,
     {
       spawn: () => {
         const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });

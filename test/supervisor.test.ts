@@ -4,7 +4,7 @@ import { createActor, SimulatedClock } from 'xstate';
 import { backoffDelay, supervisorMachine, type SupervisorPolicy } from '../src/machines/supervisor.ts';
 import { stateName } from '../src/machines/state-name.ts';
 
-const policy: SupervisorPolicy = { autoRestart: true, initialDelay: 100, factor: 2, maxDelay: 1_000, resetAfter: 30_000, maxRestarts: 5, period: 60_000 };
+const policy: SupervisorPolicy = { restart: 'permanent', initialDelay: 100, factor: 2, maxDelay: 1_000, resetAfter: 30_000, maxRestarts: 5, period: 60_000 };
 
 /** A supervisor on a simulated clock whose effects record the clock time they ran at. */
 function supervise(overrides: Partial<SupervisorPolicy> = {}) {
@@ -85,13 +85,35 @@ describe('supervisor machine (restart policy)', () => {
   });
 
   test('a server without auto-restart is left down, with the reason', () => {
-    const { actor, clock, restarts, state, crashAfter } = supervise({ autoRestart: false });
+    const { actor, clock, restarts, state, crashAfter } = supervise({ restart: 'temporary' });
     crashAfter(10);
     assert.equal(state(), 'left');
     assert.equal(actor.getSnapshot().context.reason, 'not auto-restarted; down: signal SIGKILL');
     actor.send({ type: 'UNREACHABLE', at: clock.now() });
     clock.increment(60_000);
     assert.deepEqual(restarts, []);
+  });
+
+  test('a transient server is restarted after a crash, left down after a clean exit, and killed when hung', () => {
+    const { actor, clock, kills, restarts, state } = supervise({ restart: 'transient' });
+    actor.send({ type: 'UP', at: clock.now() });
+    actor.send({ type: 'DOWN', at: clock.now(), why: 'exit code 1', clean: false });
+    assert.equal(state(), 'backingOff');
+    clock.increment(100);
+    assert.equal(restarts.length, 1);
+    actor.send({ type: 'UP', at: clock.now() });
+    actor.send({ type: 'UNREACHABLE', at: clock.now() });
+    assert.equal(state(), 'killingHung');
+    assert.equal(kills.length, 1);
+    actor.send({ type: 'DOWN', at: clock.now(), why: 'signal SIGTERM' });
+    clock.increment(200);
+    assert.equal(restarts.length, 2);
+    actor.send({ type: 'UP', at: clock.now() });
+    actor.send({ type: 'DOWN', at: clock.now(), why: 'exit code 0', clean: true });
+    assert.equal(state(), 'left');
+    assert.equal(actor.getSnapshot().context.reason, 'transient, ended cleanly; down: exit code 0');
+    clock.increment(60_000);
+    assert.equal(restarts.length, 2);
   });
 
   test('a hung server is killed, then restarted when its process has gone', () => {

@@ -148,14 +148,16 @@ async function startDaemon(dir: string, options: CommonOptions): Promise<void> {
   const out = openSync(logFile, 'a');
   const args = [process.argv[1] ?? 'shaddock', 'start', '-d', dir, '-e', options.env, ...(options.nats ? ['--nats', options.nats] : [])];
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out, 'ipc'], env: process.env });
-  const notice = await new Promise<MasterNotice | { type: 'exit'; code: number | null }>((resolveNotice) => {
-    child.on('message', (message: MasterNotice) => resolveNotice(message));
-    child.once('exit', (code) => resolveNotice({ type: 'exit', code }));
-  });
+  const exited = new Promise<{ type: 'exit'; code: number | null }>((resolve) => child.once('exit', (code) => resolve({ type: 'exit', code })));
+  const notice = await Promise.race([exited, new Promise<MasterNotice>((resolveNotice) => child.on('message', (message: MasterNotice) => resolveNotice(message)))]);
   if (child.connected) child.disconnect();
-  child.unref();
   if (notice.type === 'exit') throw new CliError(`the master exited with code ${notice.code} before it started; see ${logFile}`);
-  if (notice.type === 'shaddock:failed') throw new CliError(`the master failed: ${notice.error}; see ${logFile}`);
+  if (notice.type === 'shaddock:failed') {
+    // A failed master is on its way out: "failed" is said once no process of it is left.
+    if (child.pid !== undefined) await waitForExit(child.pid, 10_000);
+    throw new CliError(`the master failed: ${notice.error}; see ${logFile}`);
+  }
+  child.unref();
   const down = notice.servers.filter((server) => server.state !== 'connected');
   console.log(`master pid ${child.pid}: ${notice.servers.length - down.length}/${notice.servers.length} servers connected (log: ${logFile})`);
   if (down.length) throw new CliError(`not connected: ${down.map((s) => `${s.id} (${s.state})`).join(', ')}`);

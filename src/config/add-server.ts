@@ -5,6 +5,7 @@ import { describe, isRecord } from './describe.ts';
 import { ConfigError, type ConfigErrorLocation } from './errors.ts';
 import { TOKEN, TOKEN_RULE } from './fields.ts';
 import { fieldName, problemOf } from './issues.ts';
+import { delayProblem } from './restart.ts';
 import { serverEntrySchema, withoutId } from './servers-json.ts';
 import type { ClusterConfig, ServerEntry } from './types.ts';
 
@@ -48,5 +49,7 @@ export function parseServerEntry(
   if (usedBy !== undefined) {
     throw new ConfigError(`duplicate server id (also used by ${usedBy})`, { ...where, field: 'id' });
   }
+  const problem = entry.restartPolicy && delayProblem(config.master.restart, entry.restartPolicy);
+  if (problem) throw new ConfigError(problem, { ...where, field: 'restart-policy.maxDelay' });
   return { id: entry.id, serverType, ...withoutId(entry) };
 }

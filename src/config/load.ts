@@ -40,7 +40,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<ClusterCon
   const serversRaw = await readEnvironment(dir, SERVERS_FILE, env);
 
   const master = parseMaster(masterRaw, env);
-  const servers = parseServers(serversRaw, env, master.id, os.cpus().length);
+  const servers = parseServers(serversRaw, env, master, os.cpus().length);
 
   const natsOverride = urlList(options.natsUrl) ?? urlList(environment['SHADDOCK_NATS_URL']);
   if (natsOverride !== undefined) master.nats = { servers: natsOverride };

@@ -18,6 +18,7 @@ import { expected, milliseconds, nonEmptyString, port, positiveInt, subjectToken
 import { fieldName, problemOf } from './issues.ts';
 import { MASTER_FILE } from './read.ts';
 import type { MasterConfig, RestartPolicy } from './types.ts';
+import { definedOnly, delayProblem, restartFields } from './restart.ts';
 
 /** Splits comma-separated URLs, dropping blanks; `undefined` when none are left. */
 export function urlList(value: string | readonly string[] | undefined): string[] | undefined {
@@ -54,56 +55,17 @@ const natsSchema = z.preprocess(
   ),
 );
 
-const RESTART_FIELDS = ['initialDelay', 'factor', 'maxDelay', 'resetAfter', 'maxRestarts', 'period'] as const;
-
 /**
  * master.json `restart`: any subset of the policy, the rest from the defaults. Unlike master.json
  * itself (where Pomelo apps keep their own fields), this object is Shaddock's alone, so an unknown
  * key is a typo and is reported rather than silently ignored.
  */
-const restartSchema = (() => {
-  const factorError = expected('a number of at least 1');
-  return z
-    .looseObject(
-      {
-        initialDelay: milliseconds().optional(),
-        factor: z.number(factorError).min(1, factorError).optional(),
-        maxDelay: milliseconds().optional(),
-        resetAfter: milliseconds().optional(),
-        maxRestarts: positiveInt('a positive integer').optional(),
-        period: milliseconds().optional(),
-      },
-      expected(`an object { ${RESTART_FIELDS.map((f) => `${f}?`).join(', ')} }`),
-    )
-    .superRefine((r, ctx) => {
-      const known: readonly string[] = RESTART_FIELDS;
-      for (const key of Object.keys(r)) {
-        if (!known.includes(key)) {
-          ctx.addIssue({ code: 'custom', path: [key], message: `unknown field (known: ${RESTART_FIELDS.join(', ')})` });
-        }
-      }
-      const initialDelay = r.initialDelay ?? DEFAULT_RESTART_POLICY.initialDelay;
-      const maxDelay = r.maxDelay ?? DEFAULT_RESTART_POLICY.maxDelay;
-      // The cap would silently override the first delay; say so instead.
-      if (maxDelay < initialDelay) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['maxDelay'],
-          message: `must be at least initialDelay (${initialDelay} ms), got ${maxDelay}${r.maxDelay === undefined ? ' (the default)' : ''}`,
-        });
-      }
-    })
-    .transform(
-      (r): RestartPolicy => ({
-        initialDelay: r.initialDelay ?? DEFAULT_RESTART_POLICY.initialDelay,
-        factor: r.factor ?? DEFAULT_RESTART_POLICY.factor,
-        maxDelay: r.maxDelay ?? DEFAULT_RESTART_POLICY.maxDelay,
-        resetAfter: r.resetAfter ?? DEFAULT_RESTART_POLICY.resetAfter,
-        maxRestarts: r.maxRestarts ?? DEFAULT_RESTART_POLICY.maxRestarts,
-        period: r.period ?? DEFAULT_RESTART_POLICY.period,
-      }),
-    );
-})();
+const restartSchema = restartFields()
+  .superRefine((r, ctx) => {
+    const problem = delayProblem(DEFAULT_RESTART_POLICY, definedOnly(r), 'the default');
+    if (problem) ctx.addIssue({ code: 'custom', path: ['maxDelay'], message: problem });
+  })
+  .transform((r): RestartPolicy => ({ ...DEFAULT_RESTART_POLICY, ...definedOnly(r) }));
 
 /** One environment's entry of master.json. Unknown fields are dropped (z.object strips them). */
 const masterSchema = z

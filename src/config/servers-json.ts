@@ -3,10 +3,11 @@ import { z } from 'zod';
 import { cpuSchema } from './cpu.ts';
 import { DEFAULT_HOST } from './defaults.ts';
 import { ConfigError, type ConfigErrorLocation } from './errors.ts';
-import { clientPort, expected, flag, nonEmptyString, port, positiveInt, subjectToken, TOKEN, TOKEN_RULE } from './fields.ts';
+import { clientPort, expected, flag, milliseconds, nonEmptyString, port, positiveInt, subjectToken, TOKEN, TOKEN_RULE } from './fields.ts';
+import { definedOnly, delayProblem, restartFields } from './restart.ts';
 import { fieldName, problemOf, valueAt } from './issues.ts';
 import { SERVERS_FILE } from './read.ts';
-import type { ServerEntry } from './types.ts';
+import type { MasterConfig, ServerEntry } from './types.ts';
 
 /** Server entry fields Shaddock interprets; every other field goes to `extra` untouched. */
 const KNOWN_SERVER_FIELDS = new Set([
@@ -19,8 +20,13 @@ const KNOWN_SERVER_FIELDS = new Set([
   'args',
   'cpu',
   'auto-restart',
+  'restart',
+  'restart-policy',
+  'shutdown-timeout',
   'max-connections',
 ]);
+
+const RESTART_TYPES = ['permanent', 'transient', 'temporary'] as const;
 
 /** One server entry, as in servers.json (without its type, which is the key it sits under). */
 export function serverEntrySchema(cpuCount: number) {
@@ -40,6 +46,9 @@ export function serverEntrySchema(cpuCount: number) {
           .optional(),
         cpu: cpuSchema(cpuCount).optional(),
         'auto-restart': flag().optional(),
+        restart: z.enum(RESTART_TYPES, expected(`one of ${RESTART_TYPES.map((t) => `"${t}"`).join(', ')} (OTP's restart types)`)).optional(),
+        'restart-policy': restartFields().optional(),
+        'shutdown-timeout': milliseconds().optional(),
         'max-connections': positiveInt('a positive integer').optional(),
       },
       expected('a server entry object'),
@@ -49,6 +58,14 @@ export function serverEntrySchema(cpuCount: number) {
       if (s.frontend === true && s.clientPort === undefined) {
         ctx.addIssue({ code: 'custom', path: ['clientPort'], message: 'required for a frontend server' });
       }
+      // Two ways of saying it; when both are given they must agree.
+      if (s.restart !== undefined && s['auto-restart'] !== undefined && s['auto-restart'] !== (s.restart !== 'temporary')) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['auto-restart'],
+          message: `contradicts "restart": "${s.restart}" (auto-restart true means "permanent" or "transient", false means "temporary"); give one of them`,
+        });
+      }
     })
     .transform((s): Omit<ServerEntry, 'serverType'> => {
       const server: Omit<ServerEntry, 'serverType'> = {
@@ -56,9 +73,12 @@ export function serverEntrySchema(cpuCount: number) {
         host: s.host ?? DEFAULT_HOST,
         frontend: s.frontend ?? false,
         args: s.args ?? [],
-        autoRestart: s['auto-restart'] ?? false,
+        autoRestart: s.restart !== undefined ? s.restart !== 'temporary' : (s['auto-restart'] ?? false),
         extra: {},
       };
+      if (s.restart !== undefined) server.restart = s.restart;
+      if (s['restart-policy'] !== undefined) server.restartPolicy = definedOnly(s['restart-policy']);
+      if (s['shutdown-timeout'] !== undefined) server.shutdownTimeout = s['shutdown-timeout'];
       if (s.port !== undefined) server.port = s.port;
       if (s.clientHost !== undefined) server.clientHost = s.clientHost;
       if (s.clientPort !== undefined) server.clientPort = s.clientPort;
@@ -80,7 +100,8 @@ function serversSchema(cpuCount: number) {
   );
 }
 
-export function parseServers(raw: unknown, env: string, masterId: string, cpuCount: number): ServerEntry[] {
+export function parseServers(raw: unknown, env: string, master: Pick<MasterConfig, 'id' | 'restart'>, cpuCount: number): ServerEntry[] {
+  const masterId = master.id;
   const result = serversSchema(cpuCount).safeParse(raw);
   if (!result.success) {
     throw issueToServersError(result.error.issues[0] as z.core.$ZodIssue, raw, env);
@@ -104,6 +125,10 @@ export function parseServers(raw: unknown, env: string, masterId: string, cpuCou
         });
       }
       typeById.set(entry.id, serverType);
+      const problem = entry.restartPolicy && delayProblem(master.restart, entry.restartPolicy);
+      if (problem) {
+        throw new ConfigError(problem, { file: SERVERS_FILE, env, serverId: entry.id, serverType, serverIndex, field: 'restart-policy.maxDelay' });
+      }
       servers.push({ id: entry.id, serverType, ...withoutId(entry) });
     });
   }

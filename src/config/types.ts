@@ -1,4 +1,6 @@
-import type { SupervisorPolicy } from '../machines/supervisor.ts';
+import type { RestartType, SupervisorPolicy } from '../machines/supervisor.ts';
+
+export type { RestartType } from '../machines/supervisor.ts';
 
 /**
  * The validated shape of a Shaddock application's configuration: what `loadConfig` returns
@@ -32,8 +34,14 @@ export interface ServerEntry {
   args: string[];
   /** CPU set to bind the process to (Linux). Normalised to a sorted list of CPU indexes. */
   cpu?: number[];
-  /** Pomelo's `auto-restart` (`true` or `"true"`). */
+  /** Pomelo's `auto-restart` (`true` or `"true"`); with `restart`, whether that type restarts at all (not `temporary`). */
   autoRestart: boolean;
+  /** OTP's restart type, when servers.json gives one (`restart`); otherwise `auto-restart` decides (see child-spec.ts). */
+  restart?: RestartType;
+  /** This server's overrides of master.json's `restart` policy (`restart-policy`). */
+  restartPolicy?: Partial<RestartPolicy>;
+  /** ms this server's graceful stop may take before it is killed (`shutdown-timeout`; default master.json `stopTimeout`). */
+  shutdownTimeout?: number;
   /** Pomelo's `max-connections`, for frontends. */
   maxConnections?: number;
   /** Any other fields of the entry, kept as written (Pomelo apps read their own). */
@@ -46,7 +54,7 @@ export interface ServerEntry {
  * documented where they are interpreted, on the supervisor machine's policy; defaults are in
  * `defaults.ts`.
  */
-export type RestartPolicy = Omit<SupervisorPolicy, 'autoRestart'>;
+export type RestartPolicy = Omit<SupervisorPolicy, 'restart'>;
 
 /** The master's entry of `config/master.json`, with Shaddock's own settings and their defaults applied. */
 export interface MasterConfig {

@@ -1,9 +1,10 @@
-import { assign, not, setup } from 'xstate';
+import { assign, setup } from 'xstate';
 
 /**
  * The restart policy of one server, interpreted as a machine: whether the server is restarted
- * when its process goes down, after how long, and when to give up. The policy is data (from the
- * server's `auto-restart` and master.json's `restart`); this machine is the only place it is read.
+ * when its process goes down, after how long, and when to give up. The policy is data (the
+ * server's child spec: its `restart` type, or Pomelo's `auto-restart`, and master.json's `restart`
+ * with the server's own overrides); this machine is the only place it is read.
  *
  * States, as an operator would say them:
  * - `watching.starting`: the server is (re)starting; nothing to do until it is up or down.
@@ -12,7 +13,8 @@ import { assign, not, setup } from 'xstate';
  * - `killingHung`: the server stopped heartbeating but did not exit; it is being killed so that
  *   it can be restarted.
  * - `backingOff`: the server went down; it is restarted after the backoff delay.
- * - `left`: the server went down and is not auto-restarted; it stays down until started by hand.
+ * - `left`: the server went down and its restart type says to leave it down (`temporary`, or
+ *   `transient` after a clean exit); it stays down until started by hand.
  * - `failed`: the server went down too often (more than `maxRestarts` restarts in `period`); it is
  *   not restarted again until started by hand. `reason` says why.
  * - `stopped`: stopped on purpose; nothing is restarted. A pending restart is cancelled.
@@ -22,9 +24,15 @@ import { assign, not, setup } from 'xstate';
  * so the schedule is testable with a simulated clock.
  */
 
+/**
+ * OTP's restart types: `permanent` is always restarted (Pomelo's `auto-restart: true`),
+ * `transient` only when it ends abnormally (a crash, a non-zero exit, a kill because it hung),
+ * `temporary` never.
+ */
+export type RestartType = 'permanent' | 'transient' | 'temporary';
+
 export interface SupervisorPolicy {
-  /** Pomelo's `auto-restart`. */
-  autoRestart: boolean;
+  restart: RestartType;
   /** ms before the first restart after a stable run. */
   initialDelay: number;
   /** Each consecutive restart waits this many times longer. */
@@ -61,7 +69,7 @@ export type SupervisorEvent =
   /** The server connected (first heartbeat of its process). */
   | { type: 'UP'; at: number }
   /** The server's process ended, for any reason other than a stop on purpose. */
-  | { type: 'DOWN'; at: number; why: string }
+  | { type: 'DOWN'; at: number; why: string; /** It exited on its own with code 0. */ clean?: boolean }
   /** The server stopped heartbeating (its process may be hung). */
   | { type: 'UNREACHABLE'; at: number }
   /** Stopped on purpose (`shaddock stop`, `kill`): never restart. */
@@ -93,12 +101,18 @@ export const supervisorMachine = setup({
     giveUp: assign(({ context, event }) => ({
       reason: `restarted ${context.policy.maxRestarts} times within ${context.policy.period / 1000} s; last down: ${(event as { why?: string }).why ?? 'unknown'}`,
     })),
-    leaveDown: assign(({ event }) => ({ reason: `not auto-restarted; down: ${(event as { why?: string }).why ?? 'unknown'}` })),
+    leaveDown: assign(({ context, event }) => ({
+      reason: `${context.policy.restart === 'transient' ? 'transient, ended cleanly' : 'not auto-restarted'}; down: ${(event as { why?: string }).why ?? 'unknown'}`,
+    })),
     resetBackoff: assign({ attempt: 0 }),
     startAfresh: assign({ attempt: 0, recent: [] as number[], reason: undefined }),
   },
   guards: {
-    autoRestart: ({ context }) => context.policy.autoRestart,
+    /** A silent server may be killed to be restarted: it would be restarted after that abnormal end. */
+    restartsHung: ({ context }) => context.policy.restart !== 'temporary',
+    /** This end leaves the server down. */
+    leftDown: ({ context, event }) =>
+      context.policy.restart === 'temporary' || (context.policy.restart === 'transient' && (event as { clean?: boolean }).clean === true),
     /** One more restart would exceed the intensity limit. */
     tooMany: ({ context, event }) => {
       const at = (event as { at: number }).at;
@@ -122,9 +136,9 @@ export const supervisorMachine = setup({
       initial: 'starting',
       on: {
         // Silent (hung, or never registered): kill it so it can be restarted.
-        UNREACHABLE: { guard: 'autoRestart', target: 'killingHung' },
+        UNREACHABLE: { guard: 'restartsHung', target: 'killingHung' },
         DOWN: [
-          { guard: not('autoRestart'), target: 'left', actions: 'leaveDown' },
+          { guard: 'leftDown', target: 'left', actions: 'leaveDown' },
           { guard: 'tooMany', target: 'failed', actions: 'giveUp' },
           { target: 'backingOff', actions: 'scheduleRestart' },
         ],

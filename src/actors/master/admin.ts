@@ -1,3 +1,4 @@
+import type { RestartType } from '../../machines/supervisor.ts';
 import type { ExitInfo } from '../../machines/server.ts';
 
 /**
@@ -31,9 +32,12 @@ export interface ServerRow {
   /** Resident set size in bytes at the last heartbeat. */
   rss: number | null;
   lastExit: ExitInfo | null;
-  /** CPUs the process is bound to (`0-1`), or null when unbound. */
+  /** The CPU set servers.json binds the process to (`0-1`), or null when none is configured. */
   cpu: string | null;
+  /** Whether it is restarted at all when it goes down (its restart type is not `temporary`). */
   autoRestart: boolean;
+  /** Its restart type (`permanent`, `transient`, `temporary`); null for the master. */
+  restart: RestartType | null;
   /** Why the server is `failed` or left down, when it is. */
   reason: string | null;
 }

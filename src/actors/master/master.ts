@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { createActor, fromPromise } from 'xstate';
+import { childSpecOf, inStopOrder } from '../../config/child-spec.ts';
 import { parseServerEntry } from '../../config/index.ts';
 import type { ClusterConfig, NatsSettings, ServerEntry } from '../../config/types.ts';
 import { masterMachine, type MasterContext, type MasterEvent } from '../../machines/master.ts';
@@ -211,11 +212,9 @@ export class Master<App = unknown> {
 
   /** Creates the machines of one server and starts its process, or adopts the one already running. */
   private addServer(entry: ServerEntry, running?: ServerInfo): void {
-    const { master } = this.config;
     const server = new SupervisedServer(
       entry,
-      { startTimeout: master.startTimeout, heartbeatTimeout: master.heartbeatTimeout, stopTimeout: master.stopTimeout },
-      master.restart,
+      childSpecOf(entry, this.config.master),
       {
         spawn: (server) =>
           spawnServer(server.entry, {
@@ -277,13 +276,13 @@ export class Master<App = unknown> {
     }
   }
 
-  /** Stops servers on purpose (never restarted), frontends first, and waits until each process has exited. */
-  stopServers(ids?: readonly string[]): Promise<void> {
+  /**
+   * Stops servers on purpose (never restarted), group by group in the child specs' stop order
+   * (frontends, then backends), and waits until each process has exited.
+   */
+  async stopServers(ids?: readonly string[]): Promise<void> {
     const chosen = [...this.servers.values()].filter((server) => !ids || ids.includes(server.id));
-    const stopAll = async (servers: SupervisedServer[]): Promise<void> => {
-      await Promise.all(servers.map((server) => server.stop()));
-    };
-    return stopAll(chosen.filter((server) => server.entry.frontend)).then(() => stopAll(chosen.filter((server) => !server.entry.frontend)));
+    for (const group of inStopOrder(chosen)) await Promise.all(group.map((server) => server.stop()));
   }
 
   /** The master's own stop: servers first, then its connections, the embedded broker and the run file. */
@@ -323,6 +322,7 @@ export class Master<App = unknown> {
       lastExit: null,
       cpu: null,
       autoRestart: false,
+      restart: null,
       reason: null,
     };
     const servers = [...this.servers.values()].map((server) => server.row(now, this.directory?.get(server.id)));

@@ -1,9 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
 import { createActor } from 'xstate';
 import type { ServerEntry } from '../../config/types.ts';
-import { serverMachine, type ExitInfo, type ServerTiming } from '../../machines/server.ts';
+import type { ChildSpec } from '../../config/child-spec.ts';
+import { serverMachine, type ExitInfo } from '../../machines/server.ts';
 import { stateName } from '../../machines/state-name.ts';
-import { supervisorMachine, type SupervisorPolicy } from '../../machines/supervisor.ts';
+import { supervisorMachine } from '../../machines/supervisor.ts';
 import type { Logger } from '../../logger.ts';
 import type { ServerInfo } from '../../types.ts';
 import type { ServerRow } from './admin.ts';
@@ -42,8 +43,8 @@ export class SupervisedServer {
 
   constructor(
     readonly entry: ServerEntry,
-    timing: ServerTiming,
-    policy: Omit<SupervisorPolicy, 'autoRestart'>,
+    /** How it is restarted, stopped and timed (config/child-spec.ts). */
+    readonly spec: ChildSpec,
     private readonly effects: ServerEffects,
     /** Times the machines' timeouts and backoff, and stamps their events. */
     private readonly clock: Clock = systemClock,
@@ -56,7 +57,14 @@ export class SupervisedServer {
           kill: () => this.signal('SIGTERM', killGrace),
         },
       }),
-      { clock, input: { id: entry.id, serverType: entry.serverType, timing } },
+      {
+        clock,
+        input: {
+          id: entry.id,
+          serverType: entry.serverType,
+          timing: { startTimeout: spec.startTimeout, heartbeatTimeout: spec.heartbeatTimeout, stopTimeout: spec.shutdownTimeout },
+        },
+      },
     );
     this.supervisor = createActor(
       supervisorMachine.provide({
@@ -65,7 +73,7 @@ export class SupervisedServer {
           kill: () => this.server.send({ type: 'KILL' }),
         },
       }),
-      { clock, input: { serverId: entry.id, policy: { ...policy, autoRestart: entry.autoRestart } } },
+      { clock, input: { serverId: entry.id, policy: spec.policy } },
     );
     watchState(this.server, (state, snapshot) => {
       const { pid, lastExit } = snapshot.context;
@@ -159,7 +167,8 @@ export class SupervisedServer {
       rss: current?.rss ?? null,
       lastExit: context.lastExit ?? null,
       cpu: this.entry.cpu ? formatCpuList(this.entry.cpu) : null,
-      autoRestart: this.entry.autoRestart,
+      autoRestart: this.spec.restart !== 'temporary',
+      restart: this.spec.restart,
       reason: supervisor.reason ?? null,
     };
   }
@@ -169,7 +178,7 @@ export class SupervisedServer {
     const at = this.clock.wall();
     if (state === 'connected') this.supervisor.send({ type: 'UP', at });
     else if (state === 'unreachable') this.supervisor.send({ type: 'UNREACHABLE', at });
-    else if (state === 'exited' || state === 'crashed') this.supervisor.send({ type: 'DOWN', at, why: describeExit(lastExit) });
+    else if (state === 'exited' || state === 'crashed') this.supervisor.send({ type: 'DOWN', at, why: describeExit(lastExit), clean: state === 'exited' });
     else if (state === 'stopped' && stateName(this.supervisor.getSnapshot().value) === 'killingHung') {
       this.supervisor.send({ type: 'DOWN', at, why: 'killed after it stopped heartbeating' });
     }

@@ -66,7 +66,7 @@ export class ServerProcess<App = unknown> {
     });
     this.actor = createActor(machine, {
       clock,
-      input: { serverId: entry.id, drainTimeout: config.master.stopTimeout / 2 },
+      input: { serverId: entry.id, drainTimeout: (entry.shutdownTimeout ?? config.master.stopTimeout) / 2 },
     });
   }
 
