@@ -105,6 +105,22 @@ describe('a setting that is not supported yet stops start-up with one line sayin
   });
 });
 
+describe('a frontend whose connectorConfig is wrong does not start, and says which field', () => {
+  test('an unknown field (Pomelo\'s useProtobuf) names the field and what is known', async () => {
+    const dir = copyApp('connectorconfig');
+    writeFileSync(join(dir, 'config/servers.json'), JSON.stringify({ test: { connector: [{ id: 'connector-1', clientPort: 0, frontend: true }] } }));
+    beforeStart(dir, "app.configure('test', 'connector', (app) => app.set('connectorConfig', { heartbeat: 3, useProtobuf: true }));");
+    const result = await runCli(['start', '-d', dir, '-e', 'test', '--nats', nats.url, '-i', 'connector-1']);
+    assert.equal(result.code, 1, `exit code; stdout: ${result.stdout}`);
+    assert.match(
+      result.stderr,
+      /app\.set\('connectorConfig'\) \[test\] server "connector-1": field "useProtobuf": unknown field \(known: heartbeat, heartbeatTimeout, maxPackageSize, handshakeTimeout, maxBufferedBytes, useDict, checkClient, handshake\)/,
+    );
+    assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+    assert.deepEqual(processesOf(dir), []);
+  });
+});
+
 describe('embedded NATS', () => {
   test('with no NATS configured the master runs its own nats-server, and stop ends it', async () => {
     const dir = copyApp('embedded');

@@ -1,3 +1,4 @@
+import type { ConnectorSettings } from '../../config/connector.ts';
 import type { Logger } from '../../logger.ts';
 import { HybridServer, type ClientLink, type LinkHandler } from '../../transport/connector/hybrid-server.ts';
 import { encodeDataPackage, MessageType } from '../../transport/connector/protocol.ts';
@@ -25,7 +26,10 @@ export interface ConnectorOptions {
   host: string;
   port: number;
   maxConnections?: number;
+  /** The app's `connectorConfig`: its hooks (`checkClient`, `handshake`) are called from here. */
   config: ConnectorConfig;
+  /** Its numbers and flags, validated with the defaults applied (config/connector.ts). */
+  settings: ConnectorSettings;
   dictionary: RouteDictionary;
   route: RouteRequest;
   logger: Logger;
@@ -55,23 +59,19 @@ export class Connector implements SessionOwner, ConnectionOwner {
     const { config } = options;
     this.clock = options.clock ?? systemClock;
     this.wheel = options.clock ? new TimerWheel(options.clock) : undefined;
-    this.heartbeatSeconds = config.heartbeat ?? 10;
-    this.useDict = config.useDict ?? true;
-    const timeoutSeconds = config.heartbeatTimeout ?? this.heartbeatSeconds * 2;
-    this.timing = {
-      idleTimeout: Math.round(timeoutSeconds * 1000),
-      handshakeTimeout: config.handshakeTimeout ?? 10_000,
-      closeTimeout: 1_000,
-    };
+    const { settings } = options;
+    this.heartbeatSeconds = settings.heartbeatSeconds;
+    this.useDict = settings.useDict;
+    this.timing = { idleTimeout: settings.idleTimeout, handshakeTimeout: settings.handshakeTimeout, closeTimeout: settings.closeTimeout };
     this.handshake = new Handshake(config, options.dictionary, this.heartbeatSeconds, this.useDict);
     this.requests = new Requests(options.route, this.useDict ? options.dictionary : undefined, options.logger);
     this.server = new HybridServer({
       host: options.host,
       port: options.port,
-      maxPackageSize: config.maxPackageSize ?? 64 * 1024,
+      maxPackageSize: settings.maxPackageSize,
       ...(options.maxConnections !== undefined ? { maxConnections: options.maxConnections } : {}),
       firstByteTimeout: this.timing.handshakeTimeout,
-      maxBufferedBytes: config.maxBufferedBytes ?? 4 * 1024 * 1024,
+      maxBufferedBytes: settings.maxBufferedBytes,
       accept: (link) => this.accept(link),
       refused: (remote, reason) => options.logger.debug({ remote, reason }, 'connection refused'),
     });

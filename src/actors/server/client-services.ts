@@ -5,6 +5,7 @@ import { decode, encode } from '../../transport/codec.ts';
 import { ForwardClient, ForwardServer } from '../../transport/forwarding.ts';
 import { RpcServer } from '../../transport/rpc.ts';
 import { systemClock, type Clock } from '../../clock.ts';
+import { connectorSettings, type ConnectorSettings } from '../../config/connector.ts';
 import type { AppHost, AppRuntime } from '../app/host.ts';
 import { ChannelService } from '../channel/channel.ts';
 import type { Connector, ParsedRoute, PushMessage } from '../connector/connector.ts';
@@ -38,6 +39,8 @@ export class ClientServices<App = unknown> {
     private readonly runtime: AppRuntime,
     private readonly rpcTimeout: number,
     private readonly clock: Clock = systemClock,
+    /** A frontend's client settings, validated when the server started. */
+    private readonly connectorSettings?: ConnectorSettings,
   ) {
     const { nc, subjects, directory } = runtime;
     this.nc = nc;
@@ -95,6 +98,7 @@ export class ClientServices<App = unknown> {
       port: entry.clientPort ?? 0,
       ...(entry.maxConnections !== undefined ? { maxConnections: entry.maxConnections } : {}),
       config: host.connectorConfig(),
+      settings: this.connectorSettings ?? connectorSettings({}, { env: '', serverId: entry.id }),
       dictionary: await buildDictionary(host.base),
       route: (route, msg, session) => this.route(route, msg, session),
       logger: host.logger,

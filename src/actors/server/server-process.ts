@@ -12,6 +12,7 @@ import { unsupportedFeature } from '../app/features.ts';
 import type { AppHost } from '../app/host.ts';
 import { Router } from '../rpc/router.ts';
 import { systemClock, type Clock } from '../../clock.ts';
+import { connectorSettings, type ConnectorSettings } from '../../config/connector.ts';
 import { ClientServices } from './client-services.ts';
 import { ServerDirectory } from './directory.ts';
 import { stopOnSignals, watchState, whenDone } from '../runtime/watch.ts';
@@ -36,6 +37,7 @@ export class ServerProcess<App = unknown> {
   private rpc: RpcServer | undefined;
   private directory: ServerDirectory | undefined;
   private clients: ClientServices<App> | undefined;
+  private connectorSettings: ConnectorSettings | undefined;
   private subscriptions: Subscription[] = [];
   private heartbeat: unknown;
   private readonly remotes: RemoteTable;
@@ -78,6 +80,14 @@ export class ServerProcess<App = unknown> {
   start(): Promise<void> {
     const unsupported = unsupportedFeature(this.host, 'globalChannel');
     if (unsupported) return Promise.reject(unsupported);
+    try {
+      // A frontend's client settings are checked before anything starts: a bad one names its field.
+      if (this.entry.frontend) {
+        this.connectorSettings = connectorSettings(this.host.connectorConfig() as Record<string, unknown>, { env: this.config.env, serverId: this.entry.id });
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const log = this.host.logger;
     const removeSignals = stopOnSignals(() => this.actor.send({ type: 'STOP' }));
     return new Promise((resolve, reject) => {
@@ -124,7 +134,7 @@ export class ServerProcess<App = unknown> {
     const router = new Router(directory, this.host.routes, () => this.config.servers.map((server) => server.serverType));
     this.host.attach({ nc, subjects: this.subjects, directory, router });
     // Before any remote or handler is made: their constructors may ask for the channel service.
-    this.clients = new ClientServices(this.host, this.entry, { nc, subjects: this.subjects, directory, router }, master.rpcTimeout, this.clock);
+    this.clients = new ClientServices(this.host, this.entry, { nc, subjects: this.subjects, directory, router }, master.rpcTimeout, this.clock, this.connectorSettings);
 
     const definitions = new Map(await loadDefinitions(this.host.base, this.entry.serverType, 'remote'));
     for (const [name, definition] of this.host.remotesOf(this.entry.serverType)) definitions.set(name, definition);
