@@ -105,7 +105,7 @@ export type AdminCommand =
   | { command: 'restart'; ids: string[] }
   | { command: 'add'; server: Record<string, unknown> };
 
-/** `admin` request: sent by the `shaddock` CLI with a NATS request; answered by the leading master. */
+/** `admin` request: sent by the `shaddock` CLI with a NATS request; answered by the master (once it has connected). */
 export type AdminRequest = AdminCommand & { token: string };
 
 /** `admin` reply, from the master: the command's result ({@link AdminResults}) or why it failed. */
