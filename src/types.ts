@@ -10,25 +10,10 @@
  * // then: await app.rpc.chat.chatRemote.add(rid, uid, sid, rid) is type-checked.
  */
 
-/** What every process announces on the heartbeat subject: the cluster's view of one server. */
-export interface ServerInfo {
-  id: string;
-  serverType: string;
-  host: string;
-  port?: number;
-  clientHost?: string;
-  clientPort?: number;
-  frontend: boolean;
-  pid: number;
-  /** The process's lifecycle state (`running`, `draining`, `stopping`, `stopped`, ...). */
-  state: string;
-  /** Remote name → method names this server serves. */
-  remotes: Record<string, string[]>;
-  /** Epoch ms the process started. */
-  startedAt: number;
-  /** Resident set size in bytes at the last heartbeat. */
-  rss: number;
-}
+import type { ServerInfo } from './transport/wire.ts';
+
+/** What every server announces on the heartbeat subject: the cluster's view of one server (defined in src/transport/wire.ts). */
+export type { ServerInfo } from './transport/wire.ts';
 
 /** Map of server type → remote name → remote implementation type. Augment it in your app. */
 // eslint-disable-next-line @typescript-eslint/no-empty-interface

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfig } from '../config/index.ts';
-import type { AdminCommand, AdminReply, ServerRow } from '../actors/master/admin.ts';
+import type { AdminCommand, AdminReply, AdminRequest, AdminResults } from '../actors/master/admin.ts';
 import type { MasterNotice } from '../actors/master/master.ts';
 import { readRunFile } from '../actors/master/run-file.ts';
 import { isAlive } from '../actors/runtime/watch.ts';
@@ -65,7 +65,7 @@ common(program.command('list'))
   .description('one row per server: id, type, pid, state, host, clientPort, restarts, lastExit, uptime, rss, cpu')
   .option('--json', 'print a JSON array')
   .action(async (options: CommonOptions & { json?: boolean }) => {
-    const rows = await admin<ServerRow[]>(options, { command: 'list' });
+    const rows = await admin(options, { command: 'list' });
     if (options.json) console.log(JSON.stringify(rows, null, 2));
     else console.log(formatList(rows));
   });
@@ -74,7 +74,7 @@ common(program.command('stop'))
   .description('stop the whole cluster gracefully, or only the named servers')
   .argument('[ids...]', 'server ids; none means every server and the master')
   .action(async (ids: string[], options: CommonOptions) => {
-    const result = await admin<{ stopped: string[]; masterPid?: number }>(options, { command: 'stop', ids }, 120_000);
+    const result = await admin(options, { command: 'stop', ids }, 120_000);
     if (result.masterPid !== undefined) await waitForExit(result.masterPid, 30_000);
     console.log(`stopped: ${result.stopped.join(', ') || 'nothing'}${result.masterPid !== undefined ? ' and the master' : ''}`);
   });
@@ -82,7 +82,7 @@ common(program.command('stop'))
 common(program.command('kill'))
   .description('kill every server process at once, then the master')
   .action(async (options: CommonOptions) => {
-    const result = await admin<{ killed: number[]; masterPid: number }>(options, { command: 'kill' });
+    const result = await admin(options, { command: 'kill' });
     await waitForExit(result.masterPid, 30_000);
     console.log(`killed ${result.killed.length} server process(es) and the master`);
   });
@@ -91,7 +91,7 @@ common(program.command('restart'))
   .description('restart servers by hand: graceful stop, then a fresh start (restart limits reset)')
   .argument('<ids...>', 'server ids')
   .action(async (ids: string[], options: CommonOptions) => {
-    const result = await admin<{ restarted: string[] }>(options, { command: 'restart', ids }, 120_000);
+    const result = await admin(options, { command: 'restart', ids }, 120_000);
     console.log(`restarted: ${result.restarted.join(', ')}`);
   });
 
@@ -105,23 +105,23 @@ common(program.command('add'))
       if (at <= 0) throw new CliError(`"${field}" is not key=value`);
       server[field.slice(0, at)] = parseValue(field.slice(at + 1));
     }
-    const result = await admin<{ added: string }>(options, { command: 'add', server });
+    const result = await admin(options, { command: 'add', server });
     console.log(`added ${result.added}`);
   });
 
 program.addOption(new Option('--verbose', 'print stack traces').hideHelp());
 
 /** Sends one admin request to the leading master and returns its result, or throws its error. */
-async function admin<T>(options: TargetOptions, command: AdminCommand, timeout = 10_000): Promise<T> {
+async function admin<K extends AdminCommand['command']>(options: TargetOptions, command: AdminCommand & { command: K }, timeout = 10_000): Promise<AdminResults[K]> {
   const target: Target = await resolveTarget(options);
   const { master } = target.config;
   const nc = await connectNats({ ...master.nats, servers: target.nats }, 'shaddock-cli');
   try {
     const subject = subjects(master.prefix, master.cluster).admin;
-    let reply: AdminReply<T>;
+    let reply: AdminReply<AdminResults[K]>;
     try {
-      const msg = await nc.request(subject, encode({ ...command, token: target.token }), { timeout });
-      reply = decode<AdminReply<T>>(msg.data);
+      const msg = await nc.request(subject, encode({ ...command, token: target.token } satisfies AdminRequest), { timeout });
+      reply = decode<AdminReply<AdminResults[K]>>(msg.data);
     } catch (error) {
       const text = String((error as { cause?: unknown }).cause ?? error);
       if (/no responders/i.test(text)) throw new CliError(`no master is running for ${target.config.dir} [${target.config.env}] (nobody answers on ${subject})`);

@@ -4,6 +4,7 @@ import { RemoteError, RpcTimeoutError, ServerUnavailableError } from '../errors.
 import { decode, encode } from './codec.ts';
 import { errorInfo } from './rpc.ts';
 import type { Subjects } from './subjects.ts';
+import type { ForwardedCall, ForwardedReply } from './wire.ts';
 
 /**
  * Client requests a frontend forwards to another server's handlers, batched: everything a
@@ -20,9 +21,7 @@ import type { Subjects } from './subjects.ts';
  * the directory reports the server silent ({@link ForwardClient.serverGone}).
  */
 
-/** One forwarded call: id, handler name, method, the client's message, the session snapshot. */
-export type ForwardedCall = [id: number, handler: string, method: string, msg: unknown, session: unknown];
-export type ForwardedReply = [id: number, ok: 1, result: unknown] | [id: number, ok: 0, error: { name: string; message: string; code: string }];
+export type { ForwardedCall, ForwardedReply } from './wire.ts';
 
 /** Most calls (or answers) in one message. */
 const MAX_BATCH = 256;

@@ -1,21 +1,10 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { decode, encode } from './codec.ts';
 import { RemoteError, RpcError, RpcTimeoutError, ServerUnavailableError } from '../errors.ts';
+import type { RpcReply, RpcRequest } from './wire.ts';
 
-/**
- * Shaddock's RPC wire format over NATS request/reply (see docs/protocol.md):
- * request  = msgpack map { remote: string, method: string, args: array }
- * reply    = msgpack map { ok: true, result: any } | { ok: false, error: { name, message, code } }
- */
-export interface RpcRequest {
-  remote: string;
-  method: string;
-  args: unknown[];
-}
-
-export type RpcReply =
-  | { ok: true; result: unknown }
-  | { ok: false; error: { name: string; message: string; code: string } };
+/** The RPC payloads (see docs/protocol.md), defined with every other payload in wire.ts. */
+export type { RpcReply, RpcRequest } from './wire.ts';
 
 /** Resolves one request to a result; may throw. */
 export type RpcDispatch = (request: RpcRequest) => unknown;

@@ -1,6 +1,6 @@
 /**
  * Every NATS subject Shaddock uses, built in one place so that the protocol in
- * `docs/protocol.md` and the code cannot drift apart. All live under `<prefix>.<cluster>`,
+ * `docs/protocol.md` and the code cannot drift apart; their payloads are typed in wire.ts. All live under `<prefix>.<cluster>`,
  * so a cluster can share a NATS system with other applications and other clusters.
  */
 export interface Subjects {
@@ -16,11 +16,11 @@ export interface Subjects {
   session(frontendId: string): string;
   /** `<base>.push.<frontendId>`: messages for clients of that frontend (one per push, any number of users). */
   push(frontendId: string): string;
-  /** `<base>.hb`: every process announces itself here each heartbeat interval. */
+  /** `<base>.hb`: every server announces itself here each heartbeat interval. */
   readonly heartbeat: string;
   /** `<base>.discover`: a newcomer asks everyone to announce themselves now. */
   readonly discover: string;
-  /** `<base>.admin`: CLI requests to the leading master. */
+  /** `<base>.admin`: CLI requests to the master. */
   readonly admin: string;
   /** `<base>.events`: cluster-wide announcements from the master (e.g. all servers started). */
   readonly events: string;

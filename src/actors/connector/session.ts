@@ -1,6 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { callRemote } from '../../transport/rpc.ts';
 import type { Subjects } from '../../transport/subjects.ts';
+import type { SessionOperation, SessionResults, SessionSnapshot } from '../../transport/wire.ts';
 
 /**
  * Sessions: what a server knows about one connected client. The frontend holding the connection
@@ -9,16 +10,8 @@ import type { Subjects } from '../../transport/subjects.ts';
  * frontend over NATS. Handlers see both through the same {@link Session} interface.
  */
 
-/** A session as it travels between servers. */
-export interface SessionSnapshot {
-  /** Unique on its frontend. */
-  id: number;
-  /** The frontend server holding the connection. */
-  frontendId: string;
-  /** The user bound to the session, if any. */
-  uid?: string;
-  settings: Record<string, unknown>;
-}
+/** A session as it travels between servers (defined with the other payloads in src/transport/wire.ts). */
+export type { SessionSnapshot } from '../../transport/wire.ts';
 
 /** What every handler gets as its second argument. */
 export interface Session {
@@ -173,14 +166,8 @@ export interface SessionService {
   kickByUid(uid: string, reason?: string): number;
 }
 
-/** How backends reach a frontend's sessions: the methods served on `<base>.session.<frontendId>`. */
-export type SessionOperation =
-  | { method: 'bind'; args: [id: number, uid: string] }
-  | { method: 'unbind'; args: [id: number, uid: string] }
-  | { method: 'push'; args: [id: number, settings: Record<string, unknown>] }
-  | { method: 'kick'; args: [id: number, reason: string] }
-  | { method: 'kickByUid'; args: [uid: string, reason: string] }
-  | { method: 'getByUid'; args: [uid: string] };
+/** How backends reach a frontend's sessions: the methods served on `<base>.session.<frontendId>` (src/transport/wire.ts). */
+export type { SessionOperation } from '../../transport/wire.ts';
 
 type Call = (frontendId: string, operation: SessionOperation) => Promise<unknown>;
 
@@ -235,13 +222,13 @@ export class BackendSessionService {
 
   /** The sessions of `uid` on one frontend. */
   async getByUid(frontendId: string, uid: string): Promise<BackendSession[]> {
-    const snapshots = (await this.call(frontendId, { method: 'getByUid', args: [uid] })) as SessionSnapshot[];
+    const snapshots = (await this.call(frontendId, { method: 'getByUid', args: [uid] })) as SessionResults['getByUid'];
     return snapshots.map((snapshot) => this.create(snapshot));
   }
 
   /** Kicks every session of `uid` on one frontend; resolves with how many there were. */
   async kickByUid(frontendId: string, uid: string, reason = 'kicked'): Promise<number> {
-    return (await this.call(frontendId, { method: 'kickByUid', args: [uid, reason] })) as number;
+    return (await this.call(frontendId, { method: 'kickByUid', args: [uid, reason] })) as SessionResults['kickByUid'];
   }
 
   private readonly call: Call = (frontendId, operation) => {

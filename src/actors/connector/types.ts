@@ -31,17 +31,8 @@ export interface HandshakeRequest {
   user?: unknown;
 }
 
-/** One push for clients of this frontend: a route and JSON body for some users, or for all. */
-export interface PushMessage {
-  route: string;
-  /** UTF-8 JSON. */
-  body: Uint8Array;
-  /** Users to deliver to (every session of each); absent with `all`. */
-  uids?: string[];
-  /** Every session (`binded`: only sessions bound to a user). */
-  all?: boolean;
-  binded?: boolean;
-}
+/** One push for clients of this frontend (the `push.<frontendId>` payload, defined in src/transport/wire.ts). */
+export type { PushMessage } from '../../transport/wire.ts';
 
 /** Handles one request or notify: resolves with the response body (ignored for notifies). */
 export type RouteRequest = (route: ParsedRoute, msg: unknown, session: FrontendSession) => Promise<unknown>;

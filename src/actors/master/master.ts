@@ -10,8 +10,7 @@ import { decode, encode } from '../../transport/codec.ts';
 import { startEmbeddedNats, type EmbeddedNats } from './embedded-broker.ts';
 import { connectNats } from '../../transport/nats.ts';
 import { subjects as buildSubjects, type Subjects } from '../../transport/subjects.ts';
-import type { ServerInfo } from '../../types.ts';
-import type { AdminCommand, AdminReply, AdminRequest, ServerRow } from './admin.ts';
+import type { AdminCommand, AdminReply, AdminRequest, AdminResults, ClusterEvent, ServerInfo, ServerRow, SysCommand } from '../../transport/wire.ts';
 import { unsupportedFeature } from '../app/features.ts';
 import type { AppHost } from '../app/host.ts';
 import { Router } from '../rpc/router.ts';
@@ -237,7 +236,7 @@ export class Master<App = unknown> {
   private requestStop(server: SupervisedServer): void {
     const nc = this.nc;
     const ask = nc && !nc.isClosed()
-      ? nc.request(this.subjects.sys(server.id), encode({ command: 'stop' }), { timeout: 1000 })
+      ? nc.request(this.subjects.sys(server.id), encode({ command: 'stop' } satisfies SysCommand), { timeout: 1000 })
       : Promise.reject(new Error('no NATS'));
     // A server that does not answer on NATS still gets a graceful stop through its signal handler.
     ask.catch(() => {
@@ -253,7 +252,7 @@ export class Master<App = unknown> {
   private announceAllStarted(): void {
     this.host.logger.info({ servers: this.servers.size }, 'all servers started');
     try {
-      this.nc?.publish(this.subjects.events, encode({ type: 'allStarted' }));
+      this.nc?.publish(this.subjects.events, encode({ type: 'allStarted' } satisfies ClusterEvent));
     } catch {
       // Closed in the meantime: nobody left to tell.
     }
@@ -347,7 +346,7 @@ export class Master<App = unknown> {
     }
   }
 
-  private async run(command: AdminCommand): Promise<unknown> {
+  private async run(command: AdminCommand): Promise<AdminResults[AdminCommand['command']]> {
     switch (command.command) {
       case 'list':
         return this.rows();

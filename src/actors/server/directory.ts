@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { decode, encode } from '../../transport/codec.ts';
 import type { Subjects } from '../../transport/subjects.ts';
-import type { ServerInfo } from '../../types.ts';
+import type { DiscoverMessage, ServerInfo } from '../../transport/wire.ts';
 import { systemClock, type Clock } from '../../clock.ts';
 
 interface Entry {
@@ -60,7 +60,7 @@ export class ServerDirectory extends EventEmitter<DirectoryEvents> {
       const answer = this.onDiscover;
       this.subscriptions.push(this.nc.subscribe(this.subjects.discover, { callback: () => answer() }));
     }
-    this.nc.publish(this.subjects.discover, encode({}));
+    this.nc.publish(this.subjects.discover, encode({} satisfies DiscoverMessage));
     const every = Math.max(50, Math.floor(this.heartbeatTimeout / 3));
     this.sweeper = this.clock.setInterval(() => this.sweep(), every, { unref: true });
   }

@@ -7,7 +7,8 @@ import { decode, encode } from '../../transport/codec.ts';
 import { connectNats } from '../../transport/nats.ts';
 import { RpcServer } from '../../transport/rpc.ts';
 import { subjects as buildSubjects } from '../../transport/subjects.ts';
-import type { BeforeStopHook, ServerInfo } from '../../types.ts';
+import type { ClusterEvent, ServerInfo, SysCommand, SysReply } from '../../transport/wire.ts';
+import type { BeforeStopHook } from '../../types.ts';
 import { unsupportedFeature } from '../app/features.ts';
 import type { AppHost } from '../app/host.ts';
 import { Router } from '../rpc/router.ts';
@@ -17,9 +18,6 @@ import { ClientServices } from './client-services.ts';
 import { ServerDirectory } from './directory.ts';
 import { stopOnSignals, watchState, whenDone } from '../runtime/watch.ts';
 import { instantiate, loadDefinitions, RemoteTable } from '../rpc/remotes.ts';
-
-/** Control requests a server process answers on its `sys` subject. */
-export type SysCommand = { command: 'stop' } | { command: 'ping' };
 
 /**
  * Runs one server process: its `lifecycle` machine with real effects (NATS, remotes, heartbeats).
@@ -147,14 +145,14 @@ export class ServerProcess<App = unknown> {
         callback: (error, msg) => {
           if (error) return;
           const request = decode<SysCommand>(msg.data);
-          msg.respond(encode({ ok: true, state: this.state }));
+          msg.respond(encode({ ok: true, state: this.state } satisfies SysReply));
           if (request.command === 'stop') this.actor.send({ type: 'STOP' });
         },
       }),
       nc.subscribe(this.subjects.events, {
         callback: (error, msg) => {
           if (error) return;
-          const event = decode<{ type: string }>(msg.data);
+          const event = decode<ClusterEvent>(msg.data);
           if (event.type === 'allStarted') void this.runStartAllHooks();
         },
       }),
@@ -227,7 +225,7 @@ export class ServerProcess<App = unknown> {
     const nc = this.nc;
     if (!nc || nc.isClosed()) return;
     // The last word: peers and the master drop this server now rather than after a timeout.
-    nc.publish(this.subjects.heartbeat, encode({ ...this.info(), state: 'stopped' }));
+    nc.publish(this.subjects.heartbeat, encode({ ...this.info(), state: 'stopped' } satisfies ServerInfo));
     await nc.drain();
   }
 }
