@@ -1,16 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { createActor, fromPromise } from 'xstate';
 import { childSpecOf, inStopOrder } from '../../config/child-spec.ts';
 import { parseServerEntry } from '../../config/index.ts';
 import type { ClusterConfig, NatsSettings, ServerEntry } from '../../config/types.ts';
 import { masterMachine, type MasterContext, type MasterEvent } from '../../machines/master.ts';
 import { stateName } from '../../machines/state-name.ts';
-import { decode, encode } from '../../transport/codec.ts';
+import { encode } from '../../transport/codec.ts';
 import { startEmbeddedNats, type EmbeddedNats } from './embedded-broker.ts';
 import { connectNats } from '../../transport/nats.ts';
 import { subjects as buildSubjects, type Subjects } from '../../transport/subjects.ts';
-import type { AdminCommand, AdminReply, AdminRequest, AdminResults, ClusterEvent, ServerInfo, ServerRow, SysCommand } from '../../transport/wire.ts';
+import type { ClusterEvent, ServerInfo, ServerRow, SysCommand } from '../../transport/wire.ts';
+import { AdminServer, type ClusterControl } from './admin-server.ts';
 import { unsupportedFeature } from '../app/features.ts';
 import type { AppHost } from '../app/host.ts';
 import { Router } from '../rpc/router.ts';
@@ -51,7 +52,7 @@ export class Master<App = unknown> {
   private embedded: EmbeddedNats | undefined;
   private nats: NatsSettings | undefined;
   private directory: ServerDirectory | undefined;
-  private adminSubscription: Subscription | undefined;
+  private admin: AdminServer | undefined;
   private readonly subjects: Subjects;
   private readonly adminToken: string;
   private readonly servers = new Map<string, SupervisedServer>();
@@ -157,18 +158,8 @@ export class Master<App = unknown> {
     this.directory.start();
     const router = new Router(this.directory, this.host.routes, () => this.config.servers.map((server) => server.serverType));
     this.host.attach({ nc, subjects: this.subjects, directory: this.directory, router });
-    this.adminSubscription = nc.subscribe(this.subjects.admin, {
-      callback: (error, msg) => {
-        if (error) return;
-        void this.handleAdmin(msg.data).then((reply) => {
-          try {
-            msg.respond(encode(reply));
-          } catch {
-            // Connection closing after a stop: the CLI watches the master's pid instead.
-          }
-        });
-      },
-    });
+    this.admin = new AdminServer(nc, this.subjects.admin, this.adminToken, this.control(), this.host.logger);
+    this.admin.start();
     await nc.flush();
     writeRunFile(this.config.dir, {
       masterId: master.id,
@@ -292,7 +283,7 @@ export class Master<App = unknown> {
         await this.stopServers();
         // Only once its servers are down, so that no new leader starts them while this one stops them.
         await this.leadership.resign().catch((error: unknown) => this.host.logger.warn({ err: error }, 'resigning leadership failed'));
-        this.adminSubscription?.unsubscribe();
+        this.admin?.stop();
         this.directory?.stop();
         this.host.attach(undefined);
         // Each step runs even if one before it failed (NATS may be gone already).
@@ -303,6 +294,32 @@ export class Master<App = unknown> {
       }
     })();
     return this.stopping;
+  }
+
+  /** What the admin commands do, on this master's servers. */
+  private control(): ClusterControl {
+    return {
+      rows: () => this.rows(),
+      serverIds: () => [...this.servers.keys()],
+      stopServers: (ids) => this.stopServers(ids),
+      killServers: async () => {
+        const servers = [...this.servers.values()];
+        const killed = servers.flatMap((server) => (server.pid === undefined ? [] : [server.pid]));
+        await Promise.all(servers.map((server) => server.kill()));
+        return killed;
+      },
+      restartServers: async (ids) => {
+        await Promise.all(ids.map((id) => this.servers.get(id)!.restart()));
+      },
+      addServer: (raw) => {
+        const entry = parseServerEntry(raw, this.config);
+        if (this.servers.has(entry.id)) throw new Error(`server "${entry.id}" already exists`);
+        this.config.servers.push(entry);
+        this.addServer(entry);
+        return entry.id;
+      },
+      stopMaster: () => this.actor.send({ type: 'STOP' }),
+    };
   }
 
   private rows(): ServerRow[] {
@@ -326,67 +343,6 @@ export class Master<App = unknown> {
     };
     const servers = [...this.servers.values()].map((server) => server.row(now, this.directory?.get(server.id)));
     return [master, ...servers];
-  }
-
-  private async handleAdmin(data: Uint8Array): Promise<AdminReply> {
-    let request: AdminRequest;
-    try {
-      request = decode<AdminRequest>(data);
-    } catch {
-      return { ok: false, error: 'malformed admin request' };
-    }
-    if (request.token !== this.adminToken) {
-      this.host.logger.warn({ command: request.command }, 'admin request refused: wrong token');
-      return { ok: false, error: 'admin token refused: the token does not match this master\'s adminToken' };
-    }
-    try {
-      return { ok: true, result: await this.run(request) };
-    } catch (error) {
-      return { ok: false, error: error instanceof Error ? error.message : String(error) };
-    }
-  }
-
-  private async run(command: AdminCommand): Promise<AdminResults[AdminCommand['command']]> {
-    switch (command.command) {
-      case 'list':
-        return this.rows();
-      case 'stop': {
-        const ids = command.ids?.length ? command.ids : undefined;
-        if (ids) {
-          const unknown = ids.filter((id) => !this.servers.has(id));
-          if (unknown.length) throw new Error(`no such server: ${unknown.join(', ')}`);
-          await this.stopServers(ids);
-          return { stopped: ids };
-        }
-        await this.stopServers();
-        // Reply first, then let the master machine finish its own stop.
-        setImmediate(() => this.actor.send({ type: 'STOP' }));
-        return { stopped: [...this.servers.keys()], masterPid: process.pid };
-      }
-      case 'kill': {
-        const servers = [...this.servers.values()];
-        const killed = servers.flatMap((server) => (server.pid === undefined ? [] : [server.pid]));
-        await Promise.all(servers.map((server) => server.kill()));
-        setImmediate(() => this.actor.send({ type: 'STOP' }));
-        return { killed, masterPid: process.pid };
-      }
-      case 'restart': {
-        const unknown = command.ids.filter((id) => !this.servers.has(id));
-        if (unknown.length) throw new Error(`no such server: ${unknown.join(', ')}`);
-        if (command.ids.length === 0) throw new Error('restart needs at least one server id');
-        await Promise.all(command.ids.map((id) => this.servers.get(id)!.restart()));
-        return { restarted: command.ids };
-      }
-      case 'add': {
-        const entry = parseServerEntry(command.server, this.config);
-        if (this.servers.has(entry.id)) throw new Error(`server "${entry.id}" already exists`);
-        this.config.servers.push(entry);
-        this.addServer(entry);
-        return { added: entry.id };
-      }
-      default:
-        throw new Error(`unknown admin command "${(command as { command: string }).command}"`);
-    }
   }
 }
 

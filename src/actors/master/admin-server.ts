@@ -1,0 +1,115 @@
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { Logger } from '../../logger.ts';
+import { decode, encode } from '../../transport/codec.ts';
+import type { AdminCommand, AdminReply, AdminRequest, AdminResults, ServerRow } from '../../transport/wire.ts';
+
+/** What the admin commands do to the cluster: the master's side of them. */
+export interface ClusterControl {
+  /** The `list` rows: the master's, then one per server. */
+  rows(): ServerRow[];
+  serverIds(): string[];
+  /** Graceful stop of the given servers (all without ids), in stop order; resolves once they are down. */
+  stopServers(ids?: readonly string[]): Promise<void>;
+  /** Kills every server on purpose; resolves with the pids they had, once all are down. */
+  killServers(): Promise<number[]>;
+  /** Graceful stop and fresh start of each, with its restart limits reset. */
+  restartServers(ids: readonly string[]): Promise<void>;
+  /** Validates a servers.json-style entry (with its `serverType`), starts it; returns its id. */
+  addServer(raw: Record<string, unknown>): string;
+  /** Ends the master itself (after its servers are down). */
+  stopMaster(): void;
+}
+
+/**
+ * The master's admin subject: the `shaddock` CLI's requests (see docs/protocol.md), answered
+ * only with the admin token; each command is carried out through {@link ClusterControl}.
+ */
+export class AdminServer {
+  private subscription: Subscription | undefined;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly subject: string,
+    private readonly token: string,
+    private readonly control: ClusterControl,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    this.subscription = this.nc.subscribe(this.subject, {
+      callback: (error, msg) => {
+        if (error) return;
+        void this.handle(msg.data).then((reply) => {
+          try {
+            msg.respond(encode(reply));
+          } catch {
+            // Connection closing after a stop: the CLI watches the master's pid instead.
+          }
+        });
+      },
+    });
+  }
+
+  stop(): void {
+    this.subscription?.unsubscribe();
+    this.subscription = undefined;
+  }
+
+  private async handle(data: Uint8Array): Promise<AdminReply> {
+    let request: AdminRequest;
+    try {
+      request = decode<AdminRequest>(data);
+    } catch {
+      return { ok: false, error: 'malformed admin request' };
+    }
+    if (request.token !== this.token) {
+      this.logger.warn({ command: request.command }, 'admin request refused: wrong token');
+      return { ok: false, error: 'admin token refused: the token does not match this master\'s adminToken' };
+    }
+    try {
+      return { ok: true, result: await this.run(request) };
+    } catch (error) {
+      return { ok: false, error: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  private async run(command: AdminCommand): Promise<AdminResults[AdminCommand['command']]> {
+    const { control } = this;
+    const unknownOf = (ids: readonly string[]): void => {
+      const known = new Set(control.serverIds());
+      const unknown = ids.filter((id) => !known.has(id));
+      if (unknown.length) throw new Error(`no such server: ${unknown.join(', ')}`);
+    };
+    switch (command.command) {
+      case 'list':
+        return control.rows();
+      case 'stop': {
+        const ids = command.ids?.length ? command.ids : undefined;
+        if (ids) {
+          unknownOf(ids);
+          await control.stopServers(ids);
+          return { stopped: ids };
+        }
+        await control.stopServers();
+        // Reply first, then let the master machine finish its own stop.
+        setImmediate(() => control.stopMaster());
+        return { stopped: control.serverIds(), masterPid: process.pid };
+      }
+      case 'kill': {
+        const killed = await control.killServers();
+        setImmediate(() => control.stopMaster());
+        return { killed, masterPid: process.pid };
+      }
+      case 'restart': {
+        unknownOf(command.ids);
+        if (command.ids.length === 0) throw new Error('restart needs at least one server id');
+        await control.restartServers(command.ids);
+        return { restarted: command.ids };
+      }
+      case 'add':
+        return { added: control.addServer(command.server) };
+      default:
+        throw new Error(`unknown admin command "${(command as { command: string }).command}"`);
+    }
+  }
+}
