@@ -1,6 +1,8 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from '../../logger.ts';
-import { decode, encode } from '../../transport/codec.ts';
+import { encode } from '../../transport/codec.ts';
+import { subscribeGuarded } from '../../transport/inbound.ts';
+import { checkAdminRequest } from '../../transport/wire-check.ts';
 import type { AdminCommand, AdminReply, AdminRequest, AdminResults, ServerRow } from '../../transport/wire.ts';
 
 /** What the admin commands do to the cluster: the master's side of them. */
@@ -36,10 +38,11 @@ export class AdminServer {
   ) {}
 
   start(): void {
-    this.subscription = this.nc.subscribe(this.subject, {
-      callback: (error, msg) => {
-        if (error) return;
-        void this.handle(msg.data).then((reply) => {
+    this.subscription = subscribeGuarded(this.nc, this.subject, {
+      kind: 'admin',
+      check: checkAdminRequest,
+      handle: (request, msg) => {
+        void this.handle(request).then((reply) => {
           try {
             msg.respond(encode(reply));
           } catch {
@@ -47,6 +50,7 @@ export class AdminServer {
           }
         });
       },
+      malformed: (problem): AdminReply => ({ ok: false, error: `malformed admin request: ${problem}` }),
     });
   }
 
@@ -55,13 +59,7 @@ export class AdminServer {
     this.subscription = undefined;
   }
 
-  private async handle(data: Uint8Array): Promise<AdminReply> {
-    let request: AdminRequest;
-    try {
-      request = decode<AdminRequest>(data);
-    } catch {
-      return { ok: false, error: 'malformed admin request' };
-    }
+  private async handle(request: AdminRequest): Promise<AdminReply> {
     if (request.token !== this.token) {
       this.logger.warn({ command: request.command }, 'admin request refused: wrong token');
       return { ok: false, error: 'admin token refused: the token does not match this master\'s adminToken' };

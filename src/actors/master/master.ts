@@ -12,6 +12,7 @@ import { connectNats } from '../../transport/nats.ts';
 import { subjects as buildSubjects, type Subjects } from '../../transport/subjects.ts';
 import type { ClusterEvent, ServerInfo, ServerRow, SysCommand } from '../../transport/wire.ts';
 import { AdminServer, type ClusterControl } from './admin-server.ts';
+import { reportDropsTo } from '../runtime/drops.ts';
 import { unsupportedFeature } from '../app/features.ts';
 import type { AppHost } from '../app/host.ts';
 import { Router } from '../rpc/router.ts';
@@ -149,6 +150,7 @@ export class Master<App = unknown> {
       this.host.logger.info({ url: this.embedded.url, natsPid: this.embedded.pid }, 'started embedded nats-server');
     }
     const nc = (this.nc = await connectNats(this.nats, master.id));
+    reportDropsTo(nc, this.host.logger);
     this.directory = new ServerDirectory(nc, this.subjects, master.heartbeatTimeout, undefined, this.clock);
     this.directory.on('heartbeat', (info) => {
       // Only a server that is serving counts as connected; `starting` is still on its way.

@@ -1,3 +1,5 @@
+import { subscribeGuarded } from '../../transport/inbound.ts';
+import { checkPushMessage } from '../../transport/wire-check.ts';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { ServerEntry } from '../../config/types.ts';
 import { UnknownRouteError } from '../../errors.ts';
@@ -108,16 +110,7 @@ export class ClientServices<App = unknown> {
     host.provide('sessionService', connector);
     this.sessionRpc = new RpcServer(nc, subjects.session(entry.id), (request) => connector.operate(request.method, request.args));
     this.sessionRpc.start();
-    this.pushSubscription = nc.subscribe(subjects.push(entry.id), {
-      callback: (error, msg) => {
-        if (error) return;
-        try {
-          connector.deliver(decode<PushMessage>(msg.data));
-        } catch (e) {
-          host.logger.warn({ err: e }, 'malformed push message dropped');
-        }
-      },
-    });
+    this.pushSubscription = subscribeGuarded(nc, subjects.push(entry.id), { kind: 'push', check: checkPushMessage, handle: (push) => connector.deliver(push) });
     const port = await connector.listen();
     host.logger.info({ clientPort: port }, `accepting clients on ${entry.host}:${port}`);
   }

@@ -1,3 +1,5 @@
+import { subscribeGuarded } from '../../transport/inbound.ts';
+import { checkDiscover, checkServerInfo } from '../../transport/wire-check.ts';
 import { EventEmitter } from 'node:events';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { decode, encode } from '../../transport/codec.ts';
@@ -45,20 +47,11 @@ export class ServerDirectory extends EventEmitter<DirectoryEvents> {
 
   start(): void {
     this.subscriptions.push(
-      this.nc.subscribe(this.subjects.heartbeat, {
-        callback: (error, msg) => {
-          if (error) return;
-          try {
-            this.record(decode<ServerInfo>(msg.data));
-          } catch {
-            // A foreign or corrupt message on our subject: ignore it rather than fall over.
-          }
-        },
-      }),
+      subscribeGuarded(this.nc, this.subjects.heartbeat, { kind: 'hb', check: checkServerInfo, handle: (info) => this.record(info) }),
     );
     if (this.onDiscover) {
       const answer = this.onDiscover;
-      this.subscriptions.push(this.nc.subscribe(this.subjects.discover, { callback: () => answer() }));
+      this.subscriptions.push(subscribeGuarded(this.nc, this.subjects.discover, { kind: 'discover', check: checkDiscover, handle: () => answer() }));
     }
     this.nc.publish(this.subjects.discover, encode({} satisfies DiscoverMessage));
     const every = Math.max(50, Math.floor(this.heartbeatTimeout / 3));

@@ -1,3 +1,6 @@
+import { subscribeGuarded } from '../../transport/inbound.ts';
+import { reportDropsTo } from '../runtime/drops.ts';
+import { checkClusterEvent, checkSysCommand } from '../../transport/wire-check.ts';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { createActor, fromPromise } from 'xstate';
 import type { ClusterConfig, ServerEntry } from '../../config/types.ts';
@@ -121,6 +124,7 @@ export class ServerProcess<App = unknown> {
       throw new Error('no NATS to connect to: start servers through the master (shaddock start), or set SHADDOCK_NATS_URL');
     }
     this.nc = await connectNats(nats, this.entry.id);
+    reportDropsTo(this.nc, this.host.logger);
   }
 
   private async startComponents(): Promise<void> {
@@ -141,18 +145,19 @@ export class ServerProcess<App = unknown> {
     this.rpc = new RpcServer(nc, this.subjects.rpc(this.entry.id), this.remotes.dispatch);
     this.rpc.start();
     this.subscriptions.push(
-      nc.subscribe(this.subjects.sys(this.entry.id), {
-        callback: (error, msg) => {
-          if (error) return;
-          const request = decode<SysCommand>(msg.data);
+      subscribeGuarded(nc, this.subjects.sys(this.entry.id), {
+        kind: 'sys',
+        check: checkSysCommand,
+        handle: (request, msg) => {
           msg.respond(encode({ ok: true, state: this.state } satisfies SysReply));
           if (request.command === 'stop') this.actor.send({ type: 'STOP' });
         },
+        malformed: (problem) => ({ ok: false, error: problem }),
       }),
-      nc.subscribe(this.subjects.events, {
-        callback: (error, msg) => {
-          if (error) return;
-          const event = decode<ClusterEvent>(msg.data);
+      subscribeGuarded(nc, this.subjects.events, {
+        kind: 'events',
+        check: checkClusterEvent,
+        handle: (event) => {
           if (event.type === 'allStarted') void this.runStartAllHooks();
         },
       }),

@@ -1,0 +1,142 @@
+/**
+ * Checks that a decoded NATS payload has the shape its wire type (wire.ts) declares, before any
+ * handler sees it. Each check returns the value typed, or throws a {@link WireShapeError} naming
+ * the first field that is wrong. Hand-written rather than a schema library: servers decode
+ * thousands of these a second and load no validator (see bench/README.md on restart time).
+ */
+import type {
+  AdminRequest,
+  ClusterEvent,
+  DiscoverMessage,
+  ForwardedCall,
+  ForwardedReply,
+  HandledBatch,
+  HandlerBatch,
+  PushMessage,
+  RpcRequest,
+  ServerInfo,
+  SysCommand,
+} from './wire.ts';
+
+/** A payload that decoded but is not the shape its subject carries. */
+export class WireShapeError extends Error {
+  override readonly name = 'WireShapeError';
+}
+
+type Check<T> = (value: unknown) => T;
+
+const fail = (problem: string): never => {
+  throw new WireShapeError(problem);
+};
+
+function describe(value: unknown): string {
+  if (value === null) return 'nil';
+  if (Array.isArray(value)) return 'an array';
+  if (value instanceof Uint8Array) return 'bytes';
+  return typeof value === 'object' ? 'a map' : `${typeof value} ${JSON.stringify(value)}`.slice(0, 60);
+}
+
+function record(value: unknown, what: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array) {
+    return fail(`expected ${what} (a map), got ${describe(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function field<T>(map: Record<string, unknown>, name: string, test: (v: unknown) => boolean, what: string, optional = false): T {
+  const value = map[name];
+  if (value === undefined && optional) return value as T;
+  if (!test(value)) fail(`field "${name}": expected ${what}, got ${describe(value)}`);
+  return value as T;
+}
+
+const isString = (v: unknown): boolean => typeof v === 'string';
+const isNumber = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
+const isBoolean = (v: unknown): boolean => typeof v === 'boolean';
+const isArray = (v: unknown): boolean => Array.isArray(v);
+const isStrings = (v: unknown): boolean => Array.isArray(v) && v.every(isString);
+
+export const checkSysCommand: Check<SysCommand> = (value) => {
+  const map = record(value, 'a sys command');
+  const command = field<string>(map, 'command', isString, 'a string');
+  if (command !== 'stop' && command !== 'ping') fail(`field "command": expected "stop" or "ping", got ${JSON.stringify(command)}`);
+  return map as SysCommand;
+};
+
+export const checkClusterEvent: Check<ClusterEvent> = (value) => {
+  const map = record(value, 'a cluster event');
+  field(map, 'type', isString, 'a string');
+  return map as unknown as ClusterEvent;
+};
+
+export const checkDiscover: Check<DiscoverMessage> = (value) => record(value, 'a discover message') as DiscoverMessage;
+
+export const checkServerInfo: Check<ServerInfo> = (value) => {
+  const map = record(value, 'a heartbeat (ServerInfo)');
+  for (const name of ['id', 'serverType', 'host', 'state']) field(map, name, isString, 'a string');
+  field(map, 'frontend', isBoolean, 'true or false');
+  for (const name of ['pid', 'startedAt', 'rss']) field(map, name, isNumber, 'a number');
+  for (const name of ['port', 'clientPort']) field(map, name, isNumber, 'a number', true);
+  field(map, 'clientHost', isString, 'a string', true);
+  const remotes = record(field(map, 'remotes', (v) => typeof v === 'object' && v !== null, 'a map'), 'field "remotes"');
+  for (const [name, methods] of Object.entries(remotes)) {
+    if (!isStrings(methods)) fail(`field "remotes.${name}": expected an array of method names, got ${describe(methods)}`);
+  }
+  return map as unknown as ServerInfo;
+};
+
+export const checkAdminRequest: Check<AdminRequest> = (value) => {
+  const map = record(value, 'an admin request');
+  field(map, 'token', isString, 'a string');
+  field(map, 'command', isString, 'a string');
+  field(map, 'ids', isStrings, 'an array of server ids', true);
+  if (map.command === 'restart') field(map, 'ids', isStrings, 'an array of server ids');
+  if (map.command === 'add') record(field(map, 'server', (v) => typeof v === 'object' && v !== null, 'a server entry'), 'field "server"');
+  return map as unknown as AdminRequest;
+};
+
+export const checkPushMessage: Check<PushMessage> = (value) => {
+  const map = record(value, 'a push');
+  field(map, 'route', isString, 'a string');
+  field(map, 'body', (v) => v instanceof Uint8Array, 'bytes (UTF-8 JSON)');
+  field(map, 'uids', isStrings, 'an array of uids', true);
+  field(map, 'all', isBoolean, 'true or false', true);
+  field(map, 'binded', isBoolean, 'true or false', true);
+  if (map.uids === undefined && map.all !== true) fail('expected "uids" or "all": true');
+  return map as unknown as PushMessage;
+};
+
+export const checkRpcRequest: Check<RpcRequest> = (value) => {
+  const map = record(value, 'an rpc request');
+  field(map, 'remote', isString, 'a string');
+  field(map, 'method', isString, 'a string');
+  // No args is no arguments (docs/protocol.md).
+  if (!Array.isArray(map.args)) map.args = [];
+  return map as unknown as RpcRequest;
+};
+
+export const checkHandlerBatch: Check<HandlerBatch> = (value) => {
+  const map = record(value, 'a batch of forwarded calls');
+  field(map, 'from', isString, 'a string');
+  const calls = field<unknown[]>(map, 'calls', isArray, 'an array');
+  calls.forEach((call, i) => {
+    const ok = Array.isArray(call) && call.length === 5 && isNumber(call[0]) && isString(call[1]) && isString(call[2]);
+    if (!ok) fail(`field "calls[${i}]": expected [id, handler, method, msg, session], got ${describe(call)}`);
+    record((call as ForwardedCall)[4], `field "calls[${i}]" session`);
+  });
+  return map as unknown as HandlerBatch;
+};
+
+export const checkHandledBatch: Check<HandledBatch> = (value) => {
+  const map = record(value, 'a batch of forwarded replies');
+  const replies = field<unknown[]>(map, 'replies', isArray, 'an array');
+  replies.forEach((reply, i) => {
+    const ok = Array.isArray(reply) && reply.length === 3 && isNumber(reply[0]) && (reply[1] === 1 || reply[1] === 0);
+    if (!ok) fail(`field "replies[${i}]": expected [id, 1, result] or [id, 0, error], got ${describe(reply)}`);
+    if ((reply as ForwardedReply)[1] === 0) {
+      const error = record((reply as ForwardedReply)[2], `field "replies[${i}]" error`);
+      for (const name of ['name', 'message', 'code']) field(error, name, isString, 'a string');
+    }
+  });
+  return map as unknown as HandledBatch;
+};
