@@ -6,11 +6,12 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Msg } from '@nats-io/transport-node';
 import { decode, encode } from '../src/transport/codec.ts';
+import { ControlVerifier, signControl, newControlKey } from '../src/transport/control.ts';
 import { InboundGuard } from '../src/transport/inbound.ts';
 import { subjects } from '../src/transport/subjects.ts';
 import { checkAdminRequest, checkHandledBatch, checkHandlerBatch, checkPushMessage, checkServerInfo, checkSysCommand } from '../src/transport/wire-check.ts';
 import { PinusClient } from './harness/pinus-client.ts';
-import { repoRoot, startCluster, useNats, type TestCluster } from './harness/index.ts';
+import { repoRoot, runCli, startCluster, useNats, type TestCluster } from './harness/index.ts';
 
 /** A message as nats.js hands it to a callback, recording what is answered. */
 function message(data: Uint8Array, reply?: string): Msg & { answers: unknown[] } {
@@ -84,6 +85,27 @@ describe('the inbound guard', () => {
   });
 });
 
+
+describe('control commands carry proof that they come from the master', () => {
+  test('a genuine stop is taken once; a replay, another process, another server, a wrong key or a stale time is refused', () => {
+    const key = newControlKey();
+    let now = 1_000_000;
+    const verifier = new ControlVerifier(key, 'chat-server-1', 4242, () => now);
+    const genuine = signControl(key, 'chat-server-1', 4242, 'stop', now);
+    assert.equal(verifier.refuse('stop', genuine), undefined);
+    assert.equal(verifier.refuse('stop', genuine), 'replayed control command');
+    assert.match(verifier.refuse('stop', signControl(key, 'chat-server-1', 4243, 'stop', now)) ?? '', /wrong signature/);
+    assert.match(verifier.refuse('stop', signControl(key, 'chat-server-2', 4242, 'stop', now)) ?? '', /wrong signature/);
+    assert.match(verifier.refuse('stop', signControl(newControlKey(), 'chat-server-1', 4242, 'stop', now)) ?? '', /wrong signature/);
+    assert.match(verifier.refuse('stop', signControl(key, 'chat-server-1', 4242, 'stop', now - 30_001)) ?? '', /signed -?30 s from this server's clock/);
+    assert.equal(verifier.refuse('stop', signControl(key, 'chat-server-1', 4242, 'stop', now + 29_000)), undefined, 'within the window');
+    assert.equal(verifier.refuse('stop', {}), 'unsigned control command');
+    now += 120_000;
+    assert.match(verifier.refuse('stop', genuine) ?? '', /from this server's clock/, 'an old one is out of the window when its memory is gone');
+    assert.match(new ControlVerifier(undefined, 'x', 1, () => now).refuse('stop', genuine) ?? '', /given no control key/);
+  });
+});
+
 /** Payloads of every kind of wrong: random bytes, truncated msgpack, nil, JSON, wrong shapes, near max_payload. */
 function storm(count: number): Uint8Array[] {
   const valid = encode({ id: 'x', serverType: 'chat', host: 'h', frontend: false, pid: 1, state: 'running', remotes: {}, startedAt: 0, rss: 0 });
@@ -145,5 +167,43 @@ describe('a storm of malformed messages on every subject the chat cluster subscr
     } finally {
       gate.close();
     }
+  });
+  test('a foreign stop on a server\'s control subject is refused, and the server keeps serving', async () => {
+    const names = subjects('shaddock', 'chat');
+    const before = (await cluster.list()).find((row) => row.id === 'chat-server-1')!;
+    const ask = async (command: unknown) => decode<{ ok: boolean; error?: string }>((await bus.nc.request(names.sys('chat-server-1'), encode(command), { timeout: 5_000 })).data);
+    assert.deepEqual(await ask({ command: 'stop' }), { ok: false, error: 'refused: unsigned control command' });
+    const forged = await ask({ command: 'stop', at: Date.now(), nonce: '00', mac: 'ab'.repeat(32) });
+    assert.equal(forged.ok, false);
+    assert.match(forged.error ?? '', /^refused: control command with a wrong signature/);
+    assert.equal((await ask({ command: 'ping' })).ok, true);
+    const after = (await cluster.list()).find((row) => row.id === 'chat-server-1')!;
+    assert.equal(after.pid, before.pid);
+    assert.equal(after.state, 'connected');
+    const reply = decode<{ ok: boolean }>((await bus.nc.request(names.rpc('chat-server-1'), encode({ remote: 'chatRemote', method: 'whereIs', args: ['r'] }), { timeout: 5_000 })).data);
+    assert.equal(reply.ok, true);
+  });
+
+  test('the master\'s genuine stop, replayed at the restarted server, is refused', async () => {
+    const names = subjects('shaddock', 'chat');
+    const captured: Uint8Array[] = [];
+    const spy = bus.nc.subscribe(names.sys('chat-server-2'), { callback: (_error, msg) => void captured.push(msg.data) });
+    await bus.nc.flush();
+    const restarted = await runCli(['restart', 'chat-server-2', ...cluster.args]);
+    assert.equal(restarted.code, 0, restarted.stderr);
+    spy.unsubscribe();
+    const stop = captured.map((data) => decode<{ command: string }>(data)).find((command) => command.command === 'stop');
+    assert.ok(stop, 'the master stopped chat-server-2 over NATS');
+    let row = (await cluster.list()).find((r) => r.id === 'chat-server-2')!;
+    for (let i = 0; row.state !== 'connected' && i < 100; i++) {
+      await new Promise((resolve) => bus.nc.subscribe(names.heartbeat, { max: 1, callback: () => resolve(undefined) }));
+      row = (await cluster.list()).find((r) => r.id === 'chat-server-2')!;
+    }
+    const replay = decode<{ ok: boolean; error?: string }>((await bus.nc.request(names.sys('chat-server-2'), encode(stop), { timeout: 5_000 })).data);
+    assert.equal(replay.ok, false);
+    assert.match(replay.error ?? '', /wrong signature \(not from this server's master, or for another process\)/);
+    const after = (await cluster.list()).find((r) => r.id === 'chat-server-2')!;
+    assert.equal(after.pid, row.pid);
+    assert.equal(after.state, 'connected');
   });
 });

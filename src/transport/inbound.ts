@@ -21,6 +21,8 @@ export interface GuardedHandler<T> {
   /** Checks the decoded payload; throws naming what is wrong. */
   check: (value: unknown) => T;
   handle: (value: T, msg: Msg) => void;
+  /** Why a well-formed message is refused (e.g. a control command without valid proof), or undefined to take it. */
+  authorize?: (value: T) => string | undefined;
   /** For request subjects: the error reply to a bad request. Without it a bad request gets no reply. */
   malformed?: MalformedReply;
 }
@@ -60,6 +62,11 @@ export class InboundGuard {
       value = handler.check(decode<unknown>(msg.data));
     } catch (error) {
       this.drop(msg, handler, `malformed: ${(error as Error).message}`);
+      return;
+    }
+    const refused = handler.authorize?.(value);
+    if (refused !== undefined) {
+      this.drop(msg, handler, `refused: ${refused}`);
       return;
     }
     try {

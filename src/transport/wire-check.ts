@@ -60,7 +60,11 @@ export const checkSysCommand: Check<SysCommand> = (value) => {
   const map = record(value, 'a sys command');
   const command = field<string>(map, 'command', isString, 'a string');
   if (command !== 'stop' && command !== 'ping') fail(`field "command": expected "stop" or "ping", got ${JSON.stringify(command)}`);
-  return map as SysCommand;
+  // The proof is checked for what it proves by control.ts; here only that it could be one. Absent, it is refused there.
+  field(map, 'at', isNumber, 'a number', true);
+  field(map, 'nonce', isString, 'a string', true);
+  field(map, 'mac', isString, 'a string', true);
+  return map as unknown as SysCommand;
 };
 
 export const checkClusterEvent: Check<ClusterEvent> = (value) => {

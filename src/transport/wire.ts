@@ -39,15 +39,14 @@ export type RpcReply = { ok: true; result: unknown } | { ok: false; error: WireE
 
 /**
  * `sys.<serverId>` request: control of one server process, sent by the master (`stop`, when it
- * stops that server). Every request is answered with {@link SysReply}; only `stop` does anything.
+ * stops that server). `stop` carries proof that it comes from the server's master (control.ts:
+ * an HMAC over server, pid, command, time and nonce); one without valid proof is refused. `ping`
+ * needs none and changes nothing.
  */
-export type SysCommand = { command: 'stop' } | { command: 'ping' };
+export type SysCommand = { command: 'stop'; at: number; nonce: string; mac: string } | { command: 'ping' };
 
-/** `sys.<serverId>` reply, from the server process: its lifecycle state when the request came. */
-export interface SysReply {
-  ok: true;
-  state: string;
-}
+/** `sys.<serverId>` reply, from the server process: its lifecycle state when the request came, or why it refused. */
+export type SysReply = { ok: true; state: string } | { ok: false; error: string };
 
 // ---- hb ---------------------------------------------------------------------------------------
 

@@ -6,11 +6,12 @@ import { parseServerEntry } from '../../config/index.ts';
 import type { ClusterConfig, NatsSettings, ServerEntry } from '../../config/types.ts';
 import { masterMachine, type MasterContext, type MasterEvent } from '../../machines/master.ts';
 import { stateName } from '../../machines/state-name.ts';
-import { encode } from '../../transport/codec.ts';
+import { decode, encode } from '../../transport/codec.ts';
 import { startEmbeddedNats, type EmbeddedNats } from './embedded-broker.ts';
 import { connectNats } from '../../transport/nats.ts';
 import { subjects as buildSubjects, type Subjects } from '../../transport/subjects.ts';
-import type { ClusterEvent, ServerInfo, ServerRow, SysCommand } from '../../transport/wire.ts';
+import type { ClusterEvent, ServerInfo, ServerRow, SysCommand, SysReply } from '../../transport/wire.ts';
+import { newControlKey, signControl } from '../../transport/control.ts';
 import { AdminServer, type ClusterControl } from './admin-server.ts';
 import { reportDropsTo } from '../runtime/drops.ts';
 import { unsupportedFeature } from '../app/features.ts';
@@ -56,6 +57,8 @@ export class Master<App = unknown> {
   private admin: AdminServer | undefined;
   private readonly subjects: Subjects;
   private readonly adminToken: string;
+  /** Signs this master's control commands; given to each server at spawn, never sent over NATS. */
+  private readonly controlKey = newControlKey();
   private readonly servers = new Map<string, SupervisedServer>();
   private readonly actor;
   private readonly leadership: Leadership;
@@ -169,6 +172,7 @@ export class Master<App = unknown> {
       env: this.config.env,
       nats: this.nats.servers,
       adminToken: this.adminToken,
+      controlKey: this.controlKey,
       prefix: master.prefix,
       cluster: master.cluster,
       startedAt: this.startedAt,
@@ -214,6 +218,7 @@ export class Master<App = unknown> {
             dir: this.config.dir,
             env: this.config.env,
             config: { ...this.config, master: { ...this.config.master, ...(this.nats ? { nats: this.nats } : {}) } },
+            controlKey: this.controlKey,
             warn: (message) => this.host.logger.warn(message),
           }),
         requestStop: (server) => this.requestStop(server),
@@ -228,9 +233,17 @@ export class Master<App = unknown> {
 
   private requestStop(server: SupervisedServer): void {
     const nc = this.nc;
-    const ask = nc && !nc.isClosed()
-      ? nc.request(this.subjects.sys(server.id), encode({ command: 'stop' } satisfies SysCommand), { timeout: 1000 })
-      : Promise.reject(new Error('no NATS'));
+    const pid = server.pid;
+    const command: SysCommand | undefined =
+      pid === undefined ? undefined : { command: 'stop', ...signControl(this.controlKey, server.id, pid, 'stop', this.clock.wall()) };
+    const ask =
+      nc && !nc.isClosed() && command
+        ? nc.request(this.subjects.sys(server.id), encode(command), { timeout: 1000 }).then((msg) => {
+            const reply = decode<SysReply>(msg.data);
+            // A server this master did not start (adopted, with another master's key) refuses: signal it.
+            if (!reply || reply.ok !== true) throw new Error(`stop refused: ${(reply as { error?: string })?.error ?? 'no reason'}`);
+          })
+        : Promise.reject(new Error('no NATS'));
     // A server that does not answer on NATS still gets a graceful stop through its signal handler.
     ask.catch(() => {
       const pid = server.pid;

@@ -12,6 +12,8 @@ export interface RunFile {
   env: string;
   nats: string[];
   adminToken: string;
+  /** The key control commands are signed with (transport/control.ts), for servers started by hand. */
+  controlKey?: string;
   prefix: string;
   cluster: string;
   startedAt: number;

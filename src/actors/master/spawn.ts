@@ -14,6 +14,8 @@ export interface SpawnServerOptions {
    * the files; the admin token is left out, servers have no use for it.
    */
   config: ClusterConfig;
+  /** The key the master signs control commands with (transport/control.ts), given in `SHADDOCK_CONTROL_KEY`. */
+  controlKey?: string;
   /**
    * Where a server with `cpu` that cannot be bound is reported (once per process, whatever the
    * number of such servers). Default `console.warn`.
@@ -129,6 +131,7 @@ export function serverCommand(server: ServerEntry, options: SpawnServerOptions):
       // The entry itself travels too: a server added at runtime (`shaddock add`) is in no file.
       SHADDOCK_SERVER: JSON.stringify(server),
       SHADDOCK_CONFIG: JSON.stringify({ ...options.config, master: { ...options.config.master, adminToken: undefined } }),
+      ...(options.controlKey ? { SHADDOCK_CONTROL_KEY: options.controlKey } : {}),
     },
   };
 }

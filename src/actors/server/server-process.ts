@@ -1,4 +1,6 @@
 import { subscribeGuarded } from '../../transport/inbound.ts';
+import { ControlVerifier } from '../../transport/control.ts';
+import { readRunFile } from '../master/run-file.ts';
 import { reportDropsTo } from '../runtime/drops.ts';
 import { checkClusterEvent, checkSysCommand } from '../../transport/wire-check.ts';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
@@ -39,6 +41,7 @@ export class ServerProcess<App = unknown> {
   private directory: ServerDirectory | undefined;
   private clients: ClientServices<App> | undefined;
   private connectorSettings: ConnectorSettings | undefined;
+  private readonly control: ControlVerifier;
   private subscriptions: Subscription[] = [];
   private heartbeat: unknown;
   private readonly remotes: RemoteTable;
@@ -54,6 +57,7 @@ export class ServerProcess<App = unknown> {
     private readonly clock: Clock = systemClock,
   ) {
     this.startedAt = clock.wall();
+    this.control = new ControlVerifier(controlKeyOf(config), entry.id, process.pid, () => clock.wall());
     this.subjects = buildSubjects(config.master.prefix, config.master.cluster);
     this.remotes = new RemoteTable(entry.id);
     const machine = lifecycleMachine.provide({
@@ -148,11 +152,13 @@ export class ServerProcess<App = unknown> {
       subscribeGuarded(nc, this.subjects.sys(this.entry.id), {
         kind: 'sys',
         check: checkSysCommand,
+        // Only the master that runs this server may stop it (docs/protocol.md, sys).
+        authorize: (request) => (request.command === 'stop' ? this.control.refuse('stop', request) : undefined),
         handle: (request, msg) => {
           msg.respond(encode({ ok: true, state: this.state } satisfies SysReply));
           if (request.command === 'stop') this.actor.send({ type: 'STOP' });
         },
-        malformed: (problem) => ({ ok: false, error: problem }),
+        malformed: (problem): SysReply => ({ ok: false, error: problem }),
       }),
       subscribeGuarded(nc, this.subjects.events, {
         kind: 'events',
@@ -251,4 +257,14 @@ function withTimeout<T>(clock: Clock, promise: Promise<T>, ms: number, what: str
     timer = clock.setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clock.clearTimeout(timer));
+}
+
+/**
+ * The control key this server checks `stop` commands with: the one its master gave it at spawn,
+ * else (a server started by hand next to a running master) the one in the master's run file.
+ */
+function controlKeyOf(config: ClusterConfig): string | undefined {
+  const fromMaster = process.env.SHADDOCK_CONTROL_KEY;
+  if (fromMaster) return fromMaster;
+  return readRunFile(config.dir, config.env)?.controlKey;
 }
