@@ -45,8 +45,11 @@ export type RpcReply = { ok: true; result: unknown } | { ok: false; error: WireE
  */
 export type SysCommand = { command: 'stop'; at: number; nonce: string; mac: string } | { command: 'ping' };
 
-/** `sys.<serverId>` reply, from the server process: its lifecycle state when the request came, or why it refused. */
-export type SysReply = { ok: true; state: string } | { ok: false; error: string };
+/**
+ * `sys.<serverId>` reply, from the server process: its lifecycle state when the request came and
+ * its pid (the master's proof of life for that process), or why it refused.
+ */
+export type SysReply = { ok: true; state: string; pid: number } | { ok: false; error: string };
 
 // ---- hb ---------------------------------------------------------------------------------------
 

@@ -13,6 +13,8 @@ import { subjects as buildSubjects, type Subjects } from '../../transport/subjec
 import type { ClusterEvent, ServerInfo, ServerRow, SysCommand, SysReply } from '../../transport/wire.ts';
 import { newControlKey, signControl } from '../../transport/control.ts';
 import { AdminServer, type ClusterControl } from './admin-server.ts';
+import { LivenessProbe } from './liveness.ts';
+import { BusHealth } from './bus-health.ts';
 import { reportDropsTo } from '../runtime/drops.ts';
 import { unsupportedFeature } from '../app/features.ts';
 import type { AppHost } from '../app/host.ts';
@@ -55,6 +57,8 @@ export class Master<App = unknown> {
   private nats: NatsSettings | undefined;
   private directory: ServerDirectory | undefined;
   private admin: AdminServer | undefined;
+  private probe: LivenessProbe | undefined;
+  private bus: BusHealth | undefined;
   private readonly subjects: Subjects;
   private readonly adminToken: string;
   /** Signs this master's control commands; given to each server at spawn, never sent over NATS. */
@@ -155,12 +159,29 @@ export class Master<App = unknown> {
     const nc = (this.nc = await connectNats(this.nats, master.id));
     reportDropsTo(nc, this.host.logger);
     this.directory = new ServerDirectory(nc, this.subjects, master.heartbeatTimeout, undefined, this.clock);
+    const probe = (this.probe = new LivenessProbe(
+      nc,
+      this.subjects,
+      this.clock,
+      master.heartbeatInterval,
+      master.heartbeatTimeout,
+      () => [...this.servers.values()].filter((server) => server.live),
+      (id, pid) => this.servers.get(id)?.heartbeat(pid),
+    ));
     this.directory.on('heartbeat', (info) => {
       // Only a server that is serving counts as connected; `starting` is still on its way.
       if (info.state !== 'running') return;
-      this.servers.get(info.id)?.heartbeat(info.pid);
+      const server = this.servers.get(info.id);
+      if (!server) return;
+      // A live one counts once it answers a ping (liveness.ts); one that is down is adopted.
+      if (server.live) probe.probe(info.id);
+      else server.heartbeat(info.pid);
     });
     this.directory.start();
+    probe.start();
+    const bus = new BusHealth(this.clock, master.heartbeatTimeout, this.host.logger, () => [...this.servers.values()].filter((s) => s.live).length, () => probe.lastAnswer);
+    this.bus = bus;
+    void bus.watch(nc);
     const router = new Router(this.directory, this.host.routes, () => this.config.servers.map((server) => server.serverType));
     this.host.attach({ nc, subjects: this.subjects, directory: this.directory, router });
     this.admin = new AdminServer(nc, this.subjects.admin, this.adminToken, this.control(), this.host.logger);
@@ -224,6 +245,7 @@ export class Master<App = unknown> {
         requestStop: (server) => this.requestStop(server),
         logger: this.host.logger,
         changed: () => this.checkSettled(),
+        busHealthy: () => this.bus?.healthy() ?? true,
       },
       this.clock,
     );
@@ -299,6 +321,7 @@ export class Master<App = unknown> {
         // Only once its servers are down, so that no new leader starts them while this one stops them.
         await this.leadership.resign().catch((error: unknown) => this.host.logger.warn({ err: error }, 'resigning leadership failed'));
         this.admin?.stop();
+        this.probe?.stop();
         this.directory?.stop();
         this.host.attach(undefined);
         // Each step runs even if one before it failed (NATS may be gone already).

@@ -21,6 +21,11 @@ export interface ServerEffects {
   logger: Logger;
   /** Called on every state change of either machine (the master re-checks "all started"). */
   changed(): void;
+  /**
+   * Whether silence now means this server and not the bus (the master reaches NATS, and not every
+   * server fell silent at once). While it does not, a silent server is not killed. Default: always.
+   */
+  busHealthy?(): boolean;
 }
 
 /** ms between SIGTERM and SIGKILL when a server is killed. */
@@ -40,6 +45,8 @@ export class SupervisedServer {
   private child: ChildProcess | undefined;
   /** Exit watch of an adopted process, which is not our child and so sends no 'exit' event. */
   private watch: unknown;
+  /** Re-check of a kill held back while the bus was down; cleared when the server is heard from. */
+  private heldKill: unknown;
 
   constructor(
     readonly entry: ServerEntry,
@@ -70,7 +77,7 @@ export class SupervisedServer {
       supervisorMachine.provide({
         actions: {
           restart: () => this.server.send({ type: 'START', at: this.clock.wall() }),
-          kill: () => this.server.send({ type: 'KILL' }),
+          kill: () => this.killHung(),
         },
       }),
       { clock, input: { serverId: entry.id, policy: spec.policy } },
@@ -97,6 +104,11 @@ export class SupervisedServer {
 
   get pid(): number | undefined {
     return this.server.getSnapshot().context.pid;
+  }
+
+  /** Its process may be running (spawned, connected or silent): the master probes it. */
+  get live(): boolean {
+    return this.server.getSnapshot().matches('live');
   }
 
   /** The state an operator sees: the supervisor's when it has the last word, else the server's. */
@@ -174,8 +186,40 @@ export class SupervisedServer {
   }
 
   /** Tells the supervisor what happened to the process. */
+  /**
+   * The supervisor wants a silent server killed. Unless the silence is the bus's (the master cannot
+   * reach NATS, or every server fell silent at once): then the kill is held, and re-checked every
+   * heartbeat timeout until the server is heard from again (no kill) or the bus is well and the
+   * server still silent (kill).
+   */
+  private killHung(): void {
+    if (this.effects.busHealthy?.() ?? true) {
+      this.server.send({ type: 'KILL' });
+      return;
+    }
+    if (this.heldKill !== undefined) return;
+    this.effects.logger.warn({ server: this.id }, `server ${this.id} is silent, but so is the bus: not killing it while NATS is unreachable`);
+    this.heldKill = this.clock.setInterval(
+      () => {
+        if (stateName(this.supervisor.getSnapshot().value) !== 'killingHung') return this.releaseKill();
+        if (this.effects.busHealthy?.() ?? true) {
+          this.releaseKill();
+          this.server.send({ type: 'KILL' });
+        }
+      },
+      this.spec.heartbeatTimeout,
+      { unref: true },
+    );
+  }
+
+  private releaseKill(): void {
+    if (this.heldKill !== undefined) this.clock.clearInterval(this.heldKill);
+    this.heldKill = undefined;
+  }
+
   private report(state: string, lastExit: ExitInfo | undefined): void {
     const at = this.clock.wall();
+    if (state !== 'unreachable') this.releaseKill();
     if (state === 'connected') this.supervisor.send({ type: 'UP', at });
     else if (state === 'unreachable') this.supervisor.send({ type: 'UNREACHABLE', at });
     else if (state === 'exited' || state === 'crashed') this.supervisor.send({ type: 'DOWN', at, why: describeExit(lastExit), clean: state === 'exited' });

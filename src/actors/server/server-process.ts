@@ -155,7 +155,7 @@ export class ServerProcess<App = unknown> {
         // Only the master that runs this server may stop it (docs/protocol.md, sys).
         authorize: (request) => (request.command === 'stop' ? this.control.refuse('stop', request) : undefined),
         handle: (request, msg) => {
-          msg.respond(encode({ ok: true, state: this.state } satisfies SysReply));
+          msg.respond(encode({ ok: true, state: this.state, pid: process.pid } satisfies SysReply));
           if (request.command === 'stop') this.actor.send({ type: 'STOP' });
         },
         malformed: (problem): SysReply => ({ ok: false, error: problem }),
