@@ -1,12 +1,14 @@
 // Start-up through the real CLI: a bad servers.json stops start-up with one precise message and
 // leaves no process; with no NATS configured the master runs an embedded nats-server and stops it.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { startEmbeddedNats, type EmbeddedNats } from '../src/actors/master/embedded-broker.ts';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readRunFile, runFilePath } from '../src/actors/master/run-file.ts';
-import { isAlive, repoRoot, runCli, startNats, waitForExit, type RunningService } from './harness/index.ts';
+import { freePort, isAlive, nextHeartbeat, repoRoot, runCli, startNats, waitForExit, type RunningService } from './harness/index.ts';
 
 const fixture = join(repoRoot, 'test/fixtures/rpc-app');
 // Inside the repository, so that the copied app can import 'shaddock' like a user's app does.
@@ -153,6 +155,48 @@ describe('embedded NATS', () => {
     const result = await runCli(['start', '-d', dir, '-e', 'test'], { env: { PATH: '/nonexistent' } });
     assert.equal(result.code, 1);
     assert.match(result.stderr, /"nats-server" is not on PATH\. Install it \(Debian\/Ubuntu: apt-get install nats-server\)/);
+    assert.deepEqual(processesOf(dir), []);
+  });
+});
+
+describe('a server started while NATS is away keeps trying instead of exiting', () => {
+  const cli = join(repoRoot, 'bin/shaddock.js');
+
+  test('NATS comes up after the server started: it connects and runs', async () => {
+    const dir = copyApp('nats-late');
+    const port = await freePort();
+    const child = spawn(process.execPath, [cli, 'start', '-d', dir, '-e', 'test', '--nats', `nats://127.0.0.1:${port}`, '-i', 'worker-1'], {
+      env: { ...process.env, SHADDOCK_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let late: EmbeddedNats | undefined;
+    let nc: NatsConnection | undefined;
+    try {
+      // Its first attempt has failed once it says it is booting and NATS is not there.
+      await new Promise<void>((resolve) => child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('lifecycle booting') && resolve()));
+      late = await startEmbeddedNats({ port });
+      nc = await connect({ servers: late.url });
+      const running = await nextHeartbeat(nc, 'rpctest', (info) => info.id === 'worker-1' && info.state === 'running');
+      assert.equal(running.pid, child.pid);
+      assert.equal(child.exitCode, null);
+    } finally {
+      child.kill('SIGKILL');
+      await nc?.close();
+      await late?.stop();
+    }
+  });
+
+  test('NATS never comes: the server gives up after startTimeout with one clear error, exit 1', async () => {
+    const dir = copyApp('nats-never');
+    const master = JSON.parse(readFileSync(join(dir, 'config/master.json'), 'utf8')) as { test: Record<string, unknown> };
+    master.test.startTimeout = 1500;
+    writeFileSync(join(dir, 'config/master.json'), JSON.stringify(master));
+    const port = await freePort();
+    const started = Date.now();
+    const result = await runCli(['start', '-d', dir, '-e', 'test', '--nats', `nats://127.0.0.1:${port}`, '-i', 'worker-1'], { env: { SHADDOCK_LOG_LEVEL: 'info' } });
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    assert.ok(Date.now() - started >= 1500, 'it kept trying for startTimeout');
+    assert.match(result.stdout + result.stderr, new RegExp(`cannot connect to NATS at nats://127\\.0\\.0\\.1:${port}: no connection within 1500 ms`));
     assert.deepEqual(processesOf(dir), []);
   });
 });

@@ -127,7 +127,9 @@ export class ServerProcess<App = unknown> {
     if (!nats) {
       throw new Error('no NATS to connect to: start servers through the master (shaddock start), or set SHADDOCK_NATS_URL');
     }
-    this.nc = await connectNats(nats, this.entry.id);
+    // NATS may be away as the server starts (an outage, a broker restarting): keep trying for as
+    // long as the master waits for this server to register.
+    this.nc = await connectNats(nats, this.entry.id, { firstConnectTimeout: this.config.master.startTimeout });
     reportDropsTo(this.nc, this.host.logger);
   }
 
