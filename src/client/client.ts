@@ -1,7 +1,8 @@
 /**
  * The client side of Pomelo's wire protocol (see docs/client.md): handshake, heartbeats,
  * requests matched by id, notifies, pushes, route dictionary, kick, reconnect. Browser-safe: it
- * only needs a {@link TransportFactory}, Uint8Array, TextEncoder/TextDecoder and timers.
+ * only needs a {@link TransportFactory}, Uint8Array, TextEncoder/TextDecoder and timers (a
+ * {@link ClientClock}, the global timers by default).
  */
 import {
   decodePackages,
@@ -12,6 +13,7 @@ import {
   ProtocolError,
   type Package,
 } from '../transport/connector/protocol.ts';
+import { globalClock } from './clock.ts';
 import { isClosing, newConnection, type Connection } from './connection.ts';
 import { RouteDictionary } from './dictionary.ts';
 import { Listeners, type Listener } from './emitter.ts';
@@ -23,7 +25,7 @@ import { Reconnector } from './reconnect.ts';
 import { RequestTable } from './requests.ts';
 import type { DefaultRoutes, PushMap, RequestArgs, RouteMap, UntypedPushes } from './routes.ts';
 import type { TransportFactory } from './transport.ts';
-import type { ClientBaseOptions, ClientEvents, ConnectionState, ConnectResult, DisconnectReason, RequestOptions } from './types.ts';
+import type { ClientBaseOptions, ClientClock, ClientEvents, ConnectionState, ConnectResult, DisconnectReason, RequestOptions } from './types.ts';
 import { isRecord, messagePackage, parseJson, toError } from './wire.ts';
 
 /**
@@ -39,7 +41,8 @@ export class ShaddockClient<R extends RouteMap = DefaultRoutes, P extends PushMa
   private connection: Connection | undefined;
   private status: ConnectionState = 'idle';
   private readonly listeners = new Listeners();
-  private readonly requests = new RequestTable();
+  private readonly clock: ClientClock;
+  private readonly requests: RequestTable;
   private readonly dictionary = new RouteDictionary();
   private lastResult: ConnectResult | undefined;
   private connecting: Promise<ConnectResult> | undefined;
@@ -51,8 +54,10 @@ export class ShaddockClient<R extends RouteMap = DefaultRoutes, P extends PushMa
     private readonly openTransport: TransportFactory,
     private readonly options: ClientBaseOptions = {},
   ) {
+    this.clock = options.clock ?? globalClock;
+    this.requests = new RequestTable(this.clock);
     const reconnect = options.reconnect;
-    this.reconnector = reconnect ? new Reconnector(reconnect) : undefined;
+    this.reconnector = reconnect ? new Reconnector(reconnect, this.clock) : undefined;
   }
 
   /** `idle` (never connected), `connecting`, `connected`, `reconnecting` or `closed`. */
@@ -186,7 +191,7 @@ export class ShaddockClient<R extends RouteMap = DefaultRoutes, P extends PushMa
   private open(): Promise<ConnectResult> {
     return new Promise<ConnectResult>((resolve, reject) => {
       const connectTimeout = this.options.connectTimeout ?? 10_000;
-      const connection = newConnection(connectTimeout, resolve, reject, (timedOut) => {
+      const connection = newConnection(this.clock, connectTimeout, resolve, reject, (timedOut) => {
         this.fail(timedOut, 'error', new Error(`connect to ${this.target}: no handshake within ${connectTimeout} ms`));
       });
       this.connection = connection;
@@ -197,7 +202,7 @@ export class ShaddockClient<R extends RouteMap = DefaultRoutes, P extends PushMa
           close: (error) => this.onClose(connection, error),
         });
       } catch (error) {
-        clearTimeout(connection.handshake.timer);
+        this.clock.clearTimeout(connection.handshake.timer);
         this.connection = undefined;
         connection.markClosed();
         reject(toError(error));

@@ -1,32 +1,36 @@
 /** One transport connection: its state and timers, the handshake it settles, and when it has closed. */
 import type { PackageReader } from '../transport/connector/protocol.ts';
 import type { Transport } from './transport.ts';
-import type { ConnectResult, DisconnectReason } from './types.ts';
+import type { ClientClock, ConnectResult, DisconnectReason } from './types.ts';
 
 /** One transport connection and its timers. */
 export interface Connection {
+  /** The clock every timer of this connection runs on. */
+  clock: ClientClock;
   transport: Transport;
   reader: PackageReader | undefined;
   state: 'opening' | 'handshaking' | 'working' | 'closing';
   heartbeatMs: number;
-  nextHeartbeat: ReturnType<typeof setTimeout> | undefined;
-  silence: ReturnType<typeof setTimeout> | undefined;
+  /** Handles of the clock's timers (undefined: none set). */
+  nextHeartbeat: unknown;
+  silence: unknown;
   /** The handshake completed: losing it is a disconnect (else a failed attempt). */
   established: boolean;
   /** Why it is closing, when we know better than the transport. */
   reason: DisconnectReason | undefined;
   error: Error | undefined;
   /** Settles the handshake (connect or reconnect attempt). */
-  handshake: { resolve(result: ConnectResult): void; reject(error: Error): void; timer: ReturnType<typeof setTimeout> };
+  handshake: { resolve(result: ConnectResult): void; reject(error: Error): void; timer: unknown };
   closed: Promise<void>;
   markClosed(): void;
 }
 
 /**
  * A connection about to open, its transport still to be set. Its handshake settles `resolve` or
- * `reject` once; `onTimeout` runs when it has not settled within `connectTimeout` ms.
+ * `reject` once; `onTimeout` runs when it has not settled within `connectTimeout` ms of `clock`.
  */
 export function newConnection(
+  clock: ClientClock,
   connectTimeout: number,
   resolve: (result: ConnectResult) => void,
   reject: (error: Error) => void,
@@ -39,21 +43,22 @@ export function newConnection(
     resolve: (result: ConnectResult) => {
       if (settled) return;
       settled = true;
-      clearTimeout(handshake.timer);
+      clock.clearTimeout(handshake.timer);
       resolve(result);
     },
     reject: (error: Error) => {
       if (settled) return;
       settled = true;
-      clearTimeout(handshake.timer);
+      clock.clearTimeout(handshake.timer);
       reject(error);
     },
-    timer: setTimeout(() => {
+    timer: clock.setTimeout(() => {
       if (settled) return;
       onTimeout(connection);
     }, connectTimeout),
   };
   const connection: Connection = {
+    clock,
     transport: undefined as unknown as Transport,
     reader: undefined,
     state: 'opening',

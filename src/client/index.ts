@@ -19,6 +19,7 @@ export { DisconnectedError, HandshakeError, RequestTimeoutError } from './errors
 export { CLIENT_TYPE, CLIENT_VERSION } from './handshake.ts';
 export type {
   ClientBaseOptions,
+  ClientClock,
   ClientEvents,
   ConnectionState,
   ConnectResult,

@@ -10,10 +10,11 @@
 import net from 'node:net';
 import WebSocket from 'ws';
 import { ShaddockClient } from './client.ts';
+import { globalClock } from './clock.ts';
 import { webSocketUrl } from './index.ts';
 import type { DefaultRoutes, PushMap, RouteMap, UntypedPushes } from './routes.ts';
 import type { TransportFactory } from './transport.ts';
-import type { ClientBaseOptions } from './types.ts';
+import type { ClientBaseOptions, ClientClock } from './types.ts';
 
 export * from './index.ts';
 
@@ -63,8 +64,8 @@ export function nodeWebSocketTransport(url: string): TransportFactory {
   };
 }
 
-/** Raw TCP: the package stream straight on the socket. */
-export function tcpTransport(host: string, port: number): TransportFactory {
+/** Raw TCP: the package stream straight on the socket. `clock` times the wait for the peer's end after `close()`. */
+export function tcpTransport(host: string, port: number, clock: ClientClock = globalClock): TransportFactory {
   return (listener) => {
     const socket = net.connect({ host, port });
     socket.setNoDelay(true);
@@ -91,7 +92,7 @@ export function tcpTransport(host: string, port: number): TransportFactory {
         }
         socket.end();
         // A peer that never closes its side must not keep the socket forever.
-        setTimeout(() => socket.destroy(), 1000).unref();
+        clock.setTimeout(() => socket.destroy(), 1000, { unref: true });
       },
     };
   };
@@ -104,7 +105,7 @@ export function createClient<R extends RouteMap = DefaultRoutes, P extends PushM
   if (transport === 'tcp') {
     if (options.port === undefined) throw new Error('createClient: a tcp client needs a port');
     const host = options.host ?? '127.0.0.1';
-    return new ShaddockClient<R, P>(`tcp://${host}:${options.port}`, tcpTransport(host, options.port), options);
+    return new ShaddockClient<R, P>(`tcp://${host}:${options.port}`, tcpTransport(host, options.port, options.clock), options);
   }
   const url = webSocketUrl(options);
   return new ShaddockClient<R, P>(url, nodeWebSocketTransport(url), options);

@@ -1,12 +1,16 @@
-/** Reconnecting after a lost connection: the attempts allowed, and the backoff timer of the next one. */
-import type { ReconnectOptions } from './types.ts';
+/** Reconnecting after a lost connection: the attempts allowed, and the backoff timer of the next one (on the client's clock). */
+import type { ClientClock, ReconnectOptions } from './types.ts';
 
 export class Reconnector {
   readonly options: Required<ReconnectOptions>;
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  /** The clock's handle of the next attempt's timer (undefined: none waiting). */
+  private timer: unknown;
   private attempt = 0;
 
-  constructor(options: true | ReconnectOptions) {
+  constructor(
+    options: true | ReconnectOptions,
+    private readonly clock: ClientClock,
+  ) {
     this.options = { maxAttempts: 10, initialDelay: 500, maxDelay: 10_000, ...(options === true ? {} : options) };
   }
 
@@ -24,14 +28,14 @@ export class Reconnector {
   schedule(attempt: () => void): void {
     const delay = Math.min(this.options.initialDelay * 2 ** this.attempt, this.options.maxDelay);
     this.attempt++;
-    this.timer = setTimeout(() => {
+    this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
       attempt();
     }, delay);
   }
 
   cancel(): void {
-    clearTimeout(this.timer);
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
   }
 }

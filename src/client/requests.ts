@@ -1,16 +1,20 @@
-/** The table of requests awaiting their response, by id, each with its timeout. */
+/** The table of requests awaiting their response, by id, each with its timeout on the client's clock. */
 import { DisconnectedError, RequestTimeoutError } from './errors.ts';
+import type { ClientClock } from './types.ts';
 
 interface Pending {
   route: string;
   resolve(value: unknown): void;
   reject(error: Error): void;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  /** The clock's timeout handle (undefined: no timeout). */
+  timer: unknown;
 }
 
 export class RequestTable {
   private readonly pending = new Map<number, Pending>();
   private lastId = 0;
+
+  constructor(private readonly clock: ClientClock) {}
 
   /** The id of the next request: 1 to 2^32 - 1, then round again. */
   nextId(): number {
@@ -22,7 +26,7 @@ export class RequestTable {
   add(id: number, route: string, timeout: number, resolve: (value: unknown) => void, reject: (error: Error) => void): void {
     const timer =
       timeout > 0
-        ? setTimeout(() => {
+        ? this.clock.setTimeout(() => {
             this.pending.delete(id);
             reject(new RequestTimeoutError(route, timeout));
           }, timeout)
@@ -39,7 +43,7 @@ export class RequestTable {
     const pending = this.pending.get(id);
     if (!pending) return;
     this.pending.delete(id);
-    clearTimeout(pending.timer);
+    this.clearTimer(pending);
     pending.resolve(body);
   }
 
@@ -48,8 +52,12 @@ export class RequestTable {
     const pending = [...this.pending.values()];
     this.pending.clear();
     for (const entry of pending) {
-      clearTimeout(entry.timer);
+      this.clearTimer(entry);
       entry.reject(new DisconnectedError(entry.route, detail));
     }
+  }
+
+  private clearTimer(pending: Pending): void {
+    if (pending.timer !== undefined) this.clock.clearTimeout(pending.timer);
   }
 }

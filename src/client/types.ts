@@ -3,6 +3,17 @@
 /** A JSON value, for what the client sends in its handshake. */
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
+/**
+ * The timers the client waits with (heartbeats, silence, handshake, request timeouts, reconnect
+ * backoff). Any object of this shape will do: the runtime's `SimulatedClock` (src/clock.ts) fits,
+ * so a test can move the client's time by hand.
+ */
+export interface ClientClock {
+  /** A one-off timer; the handle is only ever given back to {@link clearTimeout}. `unref`: it does not keep a Node process alive (a clock may ignore it). */
+  setTimeout(fn: () => void, ms: number, options?: { unref?: boolean }): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
 export interface ReconnectOptions {
   /** Attempts after a connection is lost before giving up (default 10). */
   maxAttempts?: number;
@@ -21,6 +32,8 @@ export interface ClientBaseOptions {
   connectTimeout?: number;
   /** Reconnect when a working connection is lost (not after a kick or `disconnect()`); off by default. */
   reconnect?: boolean | ReconnectOptions;
+  /** The timers every wait of the client runs on (default: the global `setTimeout` and `clearTimeout`). */
+  clock?: ClientClock;
 }
 
 export interface RequestOptions {
