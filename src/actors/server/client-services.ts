@@ -1,4 +1,5 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { maxConnectionsOf } from '../../config/defaults.ts';
 import type { ServerEntry } from '../../config/types.ts';
 import { UnknownRouteError } from '../../errors.ts';
 import { decode, encode } from '../../transport/codec.ts';
@@ -96,7 +97,7 @@ export class ClientServices<App = unknown> {
       frontendId: entry.id,
       host: entry.host,
       port: entry.clientPort ?? 0,
-      ...(entry.maxConnections !== undefined ? { maxConnections: entry.maxConnections } : {}),
+      maxConnections: maxConnectionsOf(entry),
       config: host.connectorConfig(),
       settings: this.connectorSettings ?? connectorSettings({}, { env: '', serverId: entry.id }),
       dictionary: await buildDictionary(host.base),

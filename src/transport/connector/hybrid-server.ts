@@ -49,8 +49,8 @@ export interface HybridServerOptions {
   port: number;
   /** Largest package body a client may send, in bytes. */
   maxPackageSize: number;
-  /** Most clients connected at once (Pomelo's `max-connections`); more are refused at accept. */
-  maxConnections?: number;
+  /** Most connections open at once (Pomelo's `max-connections`); more are refused at accept. */
+  maxConnections: number;
   /** ms from accept a new connection has to send its first byte and, for WebSocket, complete the upgrade. */
   setupTimeout: number;
   /** Bytes an HTTP request head (request line and headers) may take; a bigger one gets 431. */
@@ -127,7 +127,7 @@ export class HybridServer {
 
   private connection(socket: Socket): void {
     const max = this.options.maxConnections;
-    if (max !== undefined && this.open >= max) {
+    if (this.open >= max) {
       socket.destroy();
       this.options.refused?.(remoteOf(socket), `max-connections (${max}) reached`);
       return;
