@@ -14,6 +14,7 @@ describe('connector settings', () => {
       useDict: true,
       maxPackageSize: 65536,
       handshakeTimeout: 10_000,
+      maxHeaderSize: 8 * 1024,
       maxBufferedBytes: 4 * 1024 * 1024,
       closeTimeout: 1_000,
     });
@@ -33,6 +34,7 @@ describe('connector settings', () => {
       [{ heartbeat: '3' }, 'heartbeat', /got "3"/],
       [{ maxPackageSize: 0 }, 'maxPackageSize', /expected a positive number, got 0/],
       [{ handshakeTimeout: Number.NaN }, 'handshakeTimeout', /expected a positive number, got null/],
+      [{ maxHeaderSize: 8192.5 }, 'maxHeaderSize', /expected a positive integer, got 8192.5/],
       [{ useDict: 'yes' }, 'useDict', /expected true or false, got "yes"/],
       [{ checkClient: true }, 'checkClient', /expected a function, got boolean/],
       [{ useProtobuf: true }, 'useProtobuf', /unknown field \(known: heartbeat,/],

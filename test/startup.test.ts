@@ -116,7 +116,7 @@ describe('a frontend whose connectorConfig is wrong does not start, and says whi
     assert.equal(result.code, 1, `exit code; stdout: ${result.stdout}`);
     assert.match(
       result.stderr,
-      /app\.set\('connectorConfig'\) \[test\] server "connector-1": field "useProtobuf": unknown field \(known: heartbeat, heartbeatTimeout, maxPackageSize, handshakeTimeout, maxBufferedBytes, useDict, checkClient, handshake\)/,
+      /app\.set\('connectorConfig'\) \[test\] server "connector-1": field "useProtobuf": unknown field \(known: heartbeat, heartbeatTimeout, maxPackageSize, handshakeTimeout, maxHeaderSize, maxBufferedBytes, useDict, checkClient, handshake\)/,
     );
     assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
     assert.deepEqual(processesOf(dir), []);

@@ -19,8 +19,17 @@ export const CONNECTOR_DEFAULTS = Object.freeze({
   useDict: true,
   /** Largest package body a client may send, in bytes; a bigger one closes it. */
   maxPackageSize: 64 * 1024,
-  /** ms a client has to complete the handshake (and to send its first byte). */
+  /**
+   * ms a client has to complete the handshake; also, counted from accept, to send its first byte
+   * and, over WebSocket, its whole HTTP request head with the upgrade done.
+   */
   handshakeTimeout: 10_000,
+  /**
+   * Bytes a WebSocket client's HTTP request head (request line and headers) may take; a bigger one
+   * is answered 431 and closed. Half Node's 16 KiB: a Pomelo client's upgrade is a few hundred
+   * bytes, and 8 KiB is what nginx and Apache allow a header line by default, room for cookies.
+   */
+  maxHeaderSize: 8 * 1024,
   /** Bytes queued towards a client beyond which it is dropped as too slow. */
   maxBufferedBytes: 4 * 1024 * 1024,
   /** ms a closing session waits for its peer before its socket is destroyed. */
@@ -35,13 +44,16 @@ export interface ConnectorSettings {
   useDict: boolean;
   maxPackageSize: number;
   handshakeTimeout: number;
+  maxHeaderSize: number;
   maxBufferedBytes: number;
   closeTimeout: number;
 }
 
 /** Fields of `connectorConfig` that are functions, passed through as they are. */
 const FUNCTION_FIELDS = ['checkClient', 'handshake'] as const;
-const NUMBER_FIELDS = ['heartbeat', 'heartbeatTimeout', 'maxPackageSize', 'handshakeTimeout', 'maxBufferedBytes'] as const;
+const NUMBER_FIELDS = ['heartbeat', 'heartbeatTimeout', 'maxPackageSize', 'handshakeTimeout', 'maxHeaderSize', 'maxBufferedBytes'] as const;
+/** Of those, the ones Node takes as whole numbers only. */
+const INTEGER_FIELDS: readonly string[] = ['maxHeaderSize'];
 const KNOWN = [...NUMBER_FIELDS, 'useDict', ...FUNCTION_FIELDS];
 
 /**
@@ -61,8 +73,10 @@ export function connectorSettings(config: Record<string, unknown>, where: { env:
     const value = config[field];
     if (value === undefined) continue;
     // A heartbeat may be 0 (no heartbeats); every other limit must be positive.
-    const ok = typeof value === 'number' && Number.isFinite(value) && (field === 'heartbeat' ? value >= 0 : value > 0);
-    if (!ok) fail(field, `expected ${field === 'heartbeat' ? 'a number of seconds, 0 or more' : 'a positive number'}, got ${JSON.stringify(value)}`);
+    const integer = INTEGER_FIELDS.includes(field);
+    const ok = typeof value === 'number' && Number.isFinite(value) && (field === 'heartbeat' ? value >= 0 : value > 0) && (!integer || Number.isInteger(value));
+    const wanted = field === 'heartbeat' ? 'a number of seconds, 0 or more' : integer ? 'a positive integer' : 'a positive number';
+    if (!ok) fail(field, `expected ${wanted}, got ${JSON.stringify(value)}`);
   }
   if (config.useDict !== undefined && typeof config.useDict !== 'boolean') fail('useDict', `expected true or false, got ${JSON.stringify(config.useDict)}`);
   for (const field of FUNCTION_FIELDS) {
@@ -77,6 +91,7 @@ export function connectorSettings(config: Record<string, unknown>, where: { env:
     useDict: (config.useDict as boolean | undefined) ?? CONNECTOR_DEFAULTS.useDict,
     maxPackageSize: number('maxPackageSize') ?? CONNECTOR_DEFAULTS.maxPackageSize,
     handshakeTimeout: number('handshakeTimeout') ?? CONNECTOR_DEFAULTS.handshakeTimeout,
+    maxHeaderSize: number('maxHeaderSize') ?? CONNECTOR_DEFAULTS.maxHeaderSize,
     maxBufferedBytes: number('maxBufferedBytes') ?? CONNECTOR_DEFAULTS.maxBufferedBytes,
     closeTimeout: CONNECTOR_DEFAULTS.closeTimeout,
   };

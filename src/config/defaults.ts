@@ -32,6 +32,22 @@ export const DEFAULT_START_TIMEOUT = 30_000;
 /** How long a graceful stop may take before the process is killed, in ms. */
 export const DEFAULT_STOP_TIMEOUT = 10_000;
 
+/**
+ * Client connections a frontend holds at once when its servers.json entry has no
+ * `max-connections`; more are refused at accept. Sized for the 2-core box the benches run on
+ * (bench/README.md): an idle session costs 6.4-8.1 KiB of RSS, so 10,000 are about 80 MB over the
+ * process's ~95 MB, and their heartbeats (one each per 10 s by default, 1,000 a second) are a
+ * few percent of the 30,000+ requests a second one frontend answers. What it stops is a flood of
+ * connections that would otherwise take memory and file descriptors without end. Raise it (and
+ * `ulimit -n`) for a frontend meant to hold more.
+ */
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
+
+/** A frontend's `max-connections`: its own, else the default. */
+export function maxConnectionsOf(entry: { maxConnections?: number }): number {
+  return entry.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+}
+
 /** Default per-call RPC timeout, in ms. */
 export const DEFAULT_RPC_TIMEOUT = 10_000;
 
@@ -69,5 +85,6 @@ export const CONFIG_DEFAULTS = Object.freeze({
   stopTimeout: DEFAULT_STOP_TIMEOUT,
   rpcTimeout: DEFAULT_RPC_TIMEOUT,
   stopHookTimeout: DEFAULT_STOP_HOOK_TIMEOUT,
+  maxConnections: DEFAULT_MAX_CONNECTIONS,
   restart: DEFAULT_RESTART_POLICY,
 });

@@ -132,6 +132,8 @@ export interface ServerRow {
   host: string;
   clientPort: number | null;
   frontend: boolean;
+  /** A frontend's connection limit, servers.json `max-connections` or its default; null for others. */
+  maxConnections: number | null;
   restarts: number;
   /** ms since the current process connected (or started, for the master). */
   uptime: number | null;

@@ -25,7 +25,8 @@ export interface ConnectorOptions {
   frontendId: string;
   host: string;
   port: number;
-  maxConnections?: number;
+  /** Connections held at once (servers.json `max-connections`, or its default); more are refused at accept. */
+  maxConnections: number;
   /** The app's `connectorConfig`: its hooks (`checkClient`, `handshake`) are called from here. */
   config: ConnectorConfig;
   /** Its numbers and flags, validated with the defaults applied (config/connector.ts). */
@@ -69,8 +70,9 @@ export class Connector implements SessionOwner, ConnectionOwner {
       host: options.host,
       port: options.port,
       maxPackageSize: settings.maxPackageSize,
-      ...(options.maxConnections !== undefined ? { maxConnections: options.maxConnections } : {}),
-      firstByteTimeout: this.timing.handshakeTimeout,
+      maxConnections: options.maxConnections,
+      setupTimeout: this.timing.handshakeTimeout,
+      maxHeaderSize: settings.maxHeaderSize,
       maxBufferedBytes: settings.maxBufferedBytes,
       accept: (link) => this.accept(link),
       refused: (remote, reason) => options.logger.debug({ remote, reason }, 'connection refused'),

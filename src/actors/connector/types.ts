@@ -12,8 +12,13 @@ export interface ConnectorConfig {
   useDict?: boolean;
   /** Largest package body a client may send, in bytes (default 65536); a bigger one closes it. */
   maxPackageSize?: number;
-  /** ms a client has to complete the handshake (default 10000). */
+  /**
+   * ms a client has to complete the handshake (default 10000); also, from accept, to send its
+   * first byte and, over WebSocket, its HTTP request head with the upgrade done.
+   */
   handshakeTimeout?: number;
+  /** Bytes a WebSocket client's HTTP request head may take (default 8192); a bigger one gets 431. */
+  maxHeaderSize?: number;
   /** Bytes queued towards a client beyond which it is dropped as too slow (default 4 MiB). */
   maxBufferedBytes?: number;
   /** Pomelo's `checkClient(type, version)`: false answers the handshake with code 501. */

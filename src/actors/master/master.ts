@@ -370,6 +370,7 @@ export class Master<App = unknown> {
       host: this.config.master.host,
       clientPort: null,
       frontend: false,
+      maxConnections: null,
       restarts: 0,
       uptime: now - this.startedAt,
       rss: process.memoryUsage.rss(),

@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { createActor } from 'xstate';
+import { maxConnectionsOf } from '../../config/defaults.ts';
 import type { ServerEntry } from '../../config/types.ts';
 import type { ChildSpec } from '../../config/child-spec.ts';
 import { serverMachine, type ExitInfo } from '../../machines/server.ts';
@@ -174,6 +175,7 @@ export class SupervisedServer {
       // The bound port from the heartbeat: differs from the configured one when that is 0.
       clientPort: current?.clientPort ?? this.entry.clientPort ?? null,
       frontend: this.entry.frontend,
+      maxConnections: this.entry.frontend ? maxConnectionsOf(this.entry) : null,
       restarts: supervisor.restarts,
       uptime: context.connectedAt !== undefined ? now - context.connectedAt : null,
       rss: current?.rss ?? null,

@@ -1,6 +1,7 @@
 import { subscribeGuarded } from '../../transport/inbound.ts';
 import { checkPushMessage } from '../../transport/wire-check.ts';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { maxConnectionsOf } from '../../config/defaults.ts';
 import type { ServerEntry } from '../../config/types.ts';
 import { UnknownRouteError } from '../../errors.ts';
 import { decode, encode } from '../../transport/codec.ts';
@@ -98,7 +99,7 @@ export class ClientServices<App = unknown> {
       frontendId: entry.id,
       host: entry.host,
       port: entry.clientPort ?? 0,
-      ...(entry.maxConnections !== undefined ? { maxConnections: entry.maxConnections } : {}),
+      maxConnections: maxConnectionsOf(entry),
       config: host.connectorConfig(),
       settings: this.connectorSettings ?? connectorSettings({}, { env: '', serverId: entry.id }),
       dictionary: await buildDictionary(host.base),

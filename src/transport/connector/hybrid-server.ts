@@ -1,4 +1,4 @@
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { clearTimeout, setTimeout } from 'node:timers';
@@ -10,6 +10,13 @@ import { decodePackages, PackageReader, ProtocolError, type Package } from './pr
  * WebSocket clients open with an HTTP upgrade request (`GET ...`), raw TCP clients with a
  * package header whose first byte is a package type (1-5). The first byte decides; anything
  * else is dropped at once.
+ *
+ * Every connection has `setupTimeout` from accept to become a client: to send its first byte and,
+ * for WebSocket, its whole HTTP request head, upgraded. One timer per connection until then, so a
+ * trickled or half-sent head is closed on time, whatever it sent. Node's own `headersTimeout`
+ * would not do: it is enforced only for servers that `listen()` (a 'listening' listener sets up
+ * the connection list its checker scans, every `connectionsCheckingInterval`, 30 s by default),
+ * and the HTTP server here never listens: the sniffer hands it sockets.
  *
  * This layer only moves packages: a {@link ClientLink} per client delivers whole packages up
  * and bytes down. What the packages mean is the connector's business.
@@ -42,10 +49,12 @@ export interface HybridServerOptions {
   port: number;
   /** Largest package body a client may send, in bytes. */
   maxPackageSize: number;
-  /** Most clients connected at once (Pomelo's `max-connections`); more are refused at accept. */
-  maxConnections?: number;
-  /** ms a new connection has to send its first byte. */
-  firstByteTimeout: number;
+  /** Most connections open at once (Pomelo's `max-connections`); more are refused at accept. */
+  maxConnections: number;
+  /** ms from accept a new connection has to send its first byte and, for WebSocket, complete the upgrade. */
+  setupTimeout: number;
+  /** Bytes an HTTP request head (request line and headers) may take; a bigger one gets 431. */
+  maxHeaderSize: number;
   /** Bytes queued towards one client beyond which it is dropped as too slow to read. */
   maxBufferedBytes: number;
   /** A client arrived; return what receives its packages. */
@@ -66,7 +75,8 @@ export class HybridServer {
 
   constructor(readonly options: HybridServerOptions) {
     this.net = createNetServer({ noDelay: true }, (socket) => this.connection(socket));
-    this.http = createHttpServer({ headersTimeout: options.firstByteTimeout, requestTimeout: options.firstByteTimeout });
+    // Node's head and request timeouts never run here (see above): the setup timer does their job.
+    this.http = createHttpServer({ maxHeaderSize: options.maxHeaderSize, headersTimeout: 0, requestTimeout: 0 });
     this.http.on('request', (_request, response) => {
       response.writeHead(426, { 'content-type': 'text/plain', connection: 'close' });
       response.end('this port speaks Pomelo over WebSocket (upgrade) or TCP\n');
@@ -74,7 +84,7 @@ export class HybridServer {
     this.http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       this.wss.handleUpgrade(request, socket, head, (ws) => this.webSocket(ws, socket as Socket));
     });
-    this.http.on('clientError', (_error, socket) => socket.destroy());
+    this.http.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => this.badHead(error, socket as Socket));
     // A WebSocket message may hold several packages, each up to the limit; the header is 4 bytes.
     this.wss = new WebSocketServer({
       noServer: true,
@@ -117,7 +127,7 @@ export class HybridServer {
 
   private connection(socket: Socket): void {
     const max = this.options.maxConnections;
-    if (max !== undefined && this.open >= max) {
+    if (this.open >= max) {
       socket.destroy();
       this.options.refused?.(remoteOf(socket), `max-connections (${max}) reached`);
       return;
@@ -127,10 +137,11 @@ export class HybridServer {
     // Per-connection state lives on the socket and the handlers are shared functions: no closure,
     // bound function or timer is kept per client once it is connected (an idle connection's cost
     // is what the memory bench measures). A plain timer rather than socket.setTimeout, which
-    // leaves a cleared timer and a bound callback on the socket for its whole life.
+    // leaves a cleared timer and a bound callback on the socket for its whole life, and which
+    // restarts on every byte (a trickle would never trip it).
     const state = socket as Socket & Tagged;
     state[SERVER] = this;
-    state[FIRST_BYTE] = setTimeout(silentTooLong, this.options.firstByteTimeout, state);
+    state[SETUP] = setTimeout(setupTooSlow, this.options.setupTimeout, state);
     socket.on('close', socketClosed);
     socket.on('error', ignore);
     socket.once('data', firstData);
@@ -141,11 +152,15 @@ export class HybridServer {
     const first = chunk[0]!;
     if (HTTP_FIRST_BYTE.test(String.fromCharCode(first))) {
       // Hand the socket, and the bytes already read, to the HTTP parser; `ws` takes the upgrade.
+      // The setup timer runs on until the upgrade is done.
       this.http.emit('connection', socket);
       socket.emit('data', chunk);
     } else if (first >= 1 && first <= 5) {
+      // From here the session's handshake timeout watches it.
+      stopSetupTimer(socket as Socket & Tagged);
       new TcpLink(socket, this.options).start(chunk);
     } else {
+      stopSetupTimer(socket as Socket & Tagged);
       socket.destroy();
       this.options.refused?.(remoteOf(socket), `first byte 0x${first.toString(16).padStart(2, '0')} is neither HTTP nor a package type`);
     }
@@ -157,7 +172,20 @@ export class HybridServer {
     this.sockets.delete(socket);
   }
 
+  /** A head the HTTP parser rejects: too big (431) or malformed (400), then closed. */
+  private badHead(error: NodeJS.ErrnoException, socket: Socket): void {
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    if (socket.writable && error.code !== 'ECONNRESET') {
+      // The setup timer still runs: a peer that does not take the answer is destroyed by it.
+      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    } else {
+      socket.destroy();
+    }
+    this.options.refused?.(remoteOf(socket), status === 431 ? `HTTP request head over ${this.options.maxHeaderSize} bytes` : `bad HTTP request (${error.code ?? error.message})`);
+  }
+
   private webSocket(ws: WebSocket, socket: Socket): void {
+    stopSetupTimer(socket as Socket & Tagged);
     // From here `ws` watches the socket: our listeners would only turn its single 'close' and
     // 'error' handlers into arrays, per connection. The link reports the close instead.
     socket.off('close', socketClosed);
@@ -167,12 +195,12 @@ export class HybridServer {
 }
 
 const SERVER = Symbol('shaddock.server');
-const FIRST_BYTE = Symbol('shaddock.firstByteTimer');
+const SETUP = Symbol('shaddock.setupTimer');
 const LINK = Symbol('shaddock.link');
 
 interface Tagged {
   [SERVER]: HybridServer;
-  [FIRST_BYTE]: ReturnType<typeof setTimeout> | undefined;
+  [SETUP]: ReturnType<typeof setTimeout> | undefined;
 }
 
 function remoteOf(socket: Socket): string {
@@ -183,24 +211,25 @@ function ignore(): void {
   // A reset or broken pipe: 'close' follows and tells the link.
 }
 
-function stopFirstByteTimer(socket: Socket & Tagged): void {
-  clearTimeout(socket[FIRST_BYTE]);
-  socket[FIRST_BYTE] = undefined;
+function stopSetupTimer(socket: Socket & Tagged): void {
+  clearTimeout(socket[SETUP]);
+  socket[SETUP] = undefined;
 }
 
-function silentTooLong(socket: Socket & Tagged): void {
-  socket[FIRST_BYTE] = undefined;
+/** `setupTimeout` after accept, the connection is neither a TCP client nor an upgraded WebSocket. */
+function setupTooSlow(socket: Socket & Tagged): void {
+  socket[SETUP] = undefined;
   socket.destroy();
-  socket[SERVER].options.refused?.(remoteOf(socket), 'sent nothing');
+  const { refused, setupTimeout } = socket[SERVER].options;
+  refused?.(remoteOf(socket), socket.bytesRead === 0 ? 'sent nothing' : `HTTP request head and upgrade not done within ${setupTimeout} ms`);
 }
 
 function firstData(this: Socket & Tagged, chunk: Buffer): void {
-  stopFirstByteTimer(this);
   this[SERVER].classify(this, chunk);
 }
 
 function socketClosed(this: Socket & Tagged): void {
-  stopFirstByteTimer(this);
+  stopSetupTimer(this);
   this[SERVER].closed(this);
 }
 
