@@ -50,6 +50,20 @@ function entry(log: string[], name: string, onExpire?: () => void): WheelEntry {
 }
 
 describe('timer wheel', () => {
+  test('a wait longer than Node\'s timer limit (2^31-1 ms) is armed in steps, and fires on time', () => {
+    const c = countingClock();
+    const delays: number[] = [];
+    const clock = { ...c.clock, setTimeout: (fn: () => void, ms: number) => (delays.push(ms), c.clock.setTimeout(fn, ms)) };
+    const wheel = new TimerWheel(clock, 100);
+    const log: string[] = [];
+    wheel.schedule(entry(log, 'far'), 0x7fffffff + 1_000);
+    assert.ok(delays.every((ms) => ms <= 0x7fffffff), `armed for ${delays}`);
+    c.advance(0x7fffffff);
+    assert.deepEqual(log, []);
+    c.advance(1_099);
+    assert.deepEqual(log, ['far@done']);
+  });
+
   test('fires each entry once, never early, at most one resolution late, in tick order', () => {
     const c = countingClock();
     const wheel = new TimerWheel(c.clock, 100);

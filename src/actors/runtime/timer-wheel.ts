@@ -3,6 +3,9 @@ import { systemClock, type Clock } from '../../clock.ts';
 /** The time source and timers a {@link TimerWheel} runs on: Node's by default, a simulated one in tests. */
 export type WheelClock = Pick<Clock, 'now' | 'setTimeout' | 'clearTimeout'>;
 
+/** The longest delay Node's timers take. */
+const MAX_TIMER_MS = 0x7fffffff;
+
 /** Something waiting on a wheel: the wheel keeps the tick it waits for on it, and calls `expire` then. */
 export interface WheelEntry {
   /** @internal The wheel's: the tick this entry waits for, undefined when it waits for none. */
@@ -102,7 +105,9 @@ export class TimerWheel {
     if (first === undefined || first === this.armedTick) return;
     if (this.handle !== undefined) this.clock.clearTimeout(this.handle);
     this.armedTick = first;
-    this.handle = this.clock.setTimeout(this.fire, Math.max(0, this.epoch + first * this.resolution - this.clock.now()));
+    // Node's timers take at most 2^31-1 ms (a longer one fires after 1 ms, and would wake the wheel
+    // every ms); a tick further off is armed for that long, then re-armed when it fires.
+    this.handle = this.clock.setTimeout(this.fire, Math.min(MAX_TIMER_MS, Math.max(0, this.epoch + first * this.resolution - this.clock.now())));
   }
 
   private clear(): void {
