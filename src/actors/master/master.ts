@@ -19,7 +19,9 @@ import { ServerDirectory } from '../server/directory.ts';
 import { LeadImmediately, leadershipEvents, type Leadership } from './leadership.ts';
 import { SupervisedServer } from './supervised-server.ts';
 import { systemClock, type Clock } from '../../clock.ts';
+import { reported } from '../runtime/process-guard.ts';
 import { stopOnSignals, watchState, whenDone } from '../runtime/watch.ts';
+import { HangupRelay } from './hangup-relay.ts';
 import { removeRunFile, writeRunFile } from './run-file.ts';
 import { spawnServer } from './spawn.ts';
 
@@ -56,6 +58,8 @@ export class Master<App = unknown> {
   private readonly subjects: Subjects;
   private readonly adminToken: string;
   private readonly servers = new Map<string, SupervisedServer>();
+  /** Passes SIGHUP (reopen the log file) on to the servers. */
+  private readonly hangups = new HangupRelay(() => this.servers.values());
   private readonly actor;
   private readonly leadership: Leadership;
   private stopping: Promise<void> | undefined;
@@ -106,7 +110,14 @@ export class Master<App = unknown> {
       return Promise.reject(unsupported);
     }
     const log = this.host.logger;
-    const removeSignals = stopOnSignals(() => this.actor.send({ type: 'STOP' }));
+    const removeStopSignals = stopOnSignals(() => this.actor.send({ type: 'STOP' }));
+    // This process reopens its own log on SIGHUP (process-guard.ts); its servers are told here.
+    const hangUp = (): void => this.hangups.hangUp();
+    process.on('SIGHUP', hangUp);
+    const removeSignals = (): void => {
+      removeStopSignals();
+      process.off('SIGHUP', hangUp);
+    };
     return new Promise((resolve, reject) => {
       watchState(this.actor, (state, snapshot) => {
         log.info({ state }, `master ${state}`);
@@ -118,7 +129,7 @@ export class Master<App = unknown> {
           const error = snapshot.context.error ?? 'unknown error';
           log.error({ error }, 'master failed');
           notify({ type: 'shaddock:failed', error });
-          reject(new Error(error));
+          reject(reported(new Error(error)));
         }
         setImmediate(() => process.exit(failed ? 1 : 0));
       });
@@ -151,9 +162,11 @@ export class Master<App = unknown> {
     const nc = (this.nc = await connectNats(this.nats, master.id));
     this.directory = new ServerDirectory(nc, this.subjects, master.heartbeatTimeout, undefined, this.clock);
     this.directory.on('heartbeat', (info) => {
+      const server = this.servers.get(info.id);
+      if (server) this.hangups.heartbeat(server, info.pid);
       // Only a server that is serving counts as connected; `starting` is still on its way.
       if (info.state !== 'running') return;
-      this.servers.get(info.id)?.heartbeat(info.pid);
+      server?.heartbeat(info.pid);
     });
     this.directory.start();
     const router = new Router(this.directory, this.host.routes, () => this.config.servers.map((server) => server.serverType));
@@ -347,5 +360,6 @@ export class Master<App = unknown> {
 }
 
 function notify(notice: MasterNotice): void {
-  if (process.send && process.connected) process.send(notice);
+  // With a callback, a channel the CLI closed meanwhile is an error passed here, not an uncaught one.
+  if (process.send && process.connected) process.send(notice, undefined, undefined, () => undefined);
 }
