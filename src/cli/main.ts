@@ -39,10 +39,16 @@ common(program.command('start'))
   .option('-D, --daemon', 'run in the background; return once every server has started')
   .option('-t, --type <serverType>', 'with -i: the type of the server to start')
   .option('-i, --id <serverId>', 'start only this server, joining the running cluster')
-  .action(async (options: CommonOptions & { daemon?: boolean; type?: string; id?: string }) => {
+  // How `-D` starts the detached master: it logs to this file, and so do its servers.
+  .addOption(new Option('--daemon-log <file>').hideHelp())
+  .action(async (options: CommonOptions & { daemon?: boolean; type?: string; id?: string; daemonLog?: string }) => {
     const dir = resolve(options.dir);
     if (options.type && !options.id) throw new CliError('-t/--type needs -i/--id: name the server to start');
     if (options.daemon) return startDaemon(dir, options);
+    if (options.daemonLog) {
+      daemonised = true;
+      process.env.SHADDOCK_LOG_FILE = resolve(options.daemonLog);
+    }
     process.env.SHADDOCK_DIR = dir;
     process.env.SHADDOCK_ENV = options.env;
     if (options.nats) process.env.SHADDOCK_NATS_URL = options.nats;
@@ -111,6 +117,9 @@ common(program.command('add'))
 
 program.addOption(new Option('--verbose', 'print stack traces').hideHelp());
 
+/** Set in the master that `start -D` runs detached: it has no terminal, only its log file. */
+let daemonised = false;
+
 /** Sends one admin request to the leading master and returns its result, or throws its error. */
 async function admin<K extends AdminCommand['command']>(options: TargetOptions, command: AdminCommand & { command: K }, timeout = 10_000): Promise<AdminResults[K]> {
   const target: Target = await resolveTarget(options);
@@ -145,13 +154,19 @@ async function startDaemon(dir: string, options: CommonOptions): Promise<void> {
   const logs = join(dir, 'logs');
   mkdirSync(logs, { recursive: true });
   const logFile = join(logs, `shaddock-${options.env}.log`);
-  const out = openSync(logFile, 'a');
-  const args = [process.argv[1] ?? 'shaddock', 'start', '-d', dir, '-e', options.env, ...(options.nats ? ['--nats', options.nats] : [])];
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out, 'ipc'], env: process.env });
+  // The JSON log is written by each process through its logger (and reopened on SIGHUP). What
+  // bypasses the logger (a fatal V8 error, an app's console.log) goes to the processes' stdout
+  // and stderr: this file, so that the log holds JSON lines only.
+  const outFile = join(logs, `shaddock-${options.env}.out`);
+  const out = openSync(outFile, 'a');
+  const args = [process.argv[1] ?? 'shaddock', 'start', '-d', dir, '-e', options.env, '--daemon-log', logFile, ...(options.nats ? ['--nats', options.nats] : [])];
+  // Node's warnings reach the log through the logger ('warning' events), not printed as text.
+  const env = { ...process.env, NODE_NO_WARNINGS: '1' };
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out, 'ipc'], env });
   const exited = new Promise<{ type: 'exit'; code: number | null }>((resolve) => child.once('exit', (code) => resolve({ type: 'exit', code })));
   const notice = await Promise.race([exited, new Promise<MasterNotice>((resolveNotice) => child.on('message', (message: MasterNotice) => resolveNotice(message)))]);
   if (child.connected) child.disconnect();
-  if (notice.type === 'exit') throw new CliError(`the master exited with code ${notice.code} before it started; see ${logFile}`);
+  if (notice.type === 'exit') throw new CliError(`the master exited with code ${notice.code} before it started; see ${logFile} and ${outFile}`);
   if (notice.type === 'shaddock:failed') {
     // A failed master is on its way out: "failed" is said once no process of it is left.
     if (child.pid !== undefined) await waitForExit(child.pid, 10_000);
@@ -193,8 +208,16 @@ try {
 } catch (error) {
   const message = error instanceof Error ? error.message : String(error);
   const known = error instanceof CliError || error instanceof ConfigError;
-  console.error(`shaddock: ${!known && error instanceof Error && process.argv.includes('--verbose') ? error.stack : message}`);
+  // A detached master says it in its log, as JSON, unless it was logged where it happened.
+  if (daemonised) {
+    // Loaded here: the other commands have no use for pino.
+    const [{ isReported }, { createLogger }] = await Promise.all([import('../actors/runtime/process-guard.ts'), import('../logger.ts')]);
+    if (!isReported(error)) createLogger('master').error({ err: error }, `shaddock: ${message}`);
+  } else {
+    console.error(`shaddock: ${!known && error instanceof Error && process.argv.includes('--verbose') ? error.stack : message}`);
+  }
   // A daemonised master tells the CLI that started it why it could not start.
-  if (process.send && process.connected) process.send({ type: 'shaddock:failed', error: message } satisfies MasterNotice);
+  // The master may have said so already, and the CLI gone: a failed send is passed to the callback, not thrown.
+  if (process.send && process.connected) process.send({ type: 'shaddock:failed', error: message } satisfies MasterNotice, undefined, undefined, () => undefined);
   process.exitCode = 1;
 }

@@ -72,7 +72,8 @@ export interface TestCluster {
   destroy(): Promise<void>;
 }
 
-export async function startCluster(dir: string, env: string, natsUrl: string): Promise<TestCluster> {
+/** Starts the cluster in `dir` with `shaddock start -D`; `options.env` is added to the environment of the CLI, and so of the master and its servers. */
+export async function startCluster(dir: string, env: string, natsUrl: string, options: { env?: NodeJS.ProcessEnv } = {}): Promise<TestCluster> {
   const args = ['-d', dir, '-e', env, '--nats', natsUrl];
   const known = new Set<number>();
   const list = async (): Promise<ServerRow[]> => {
@@ -101,7 +102,7 @@ export async function startCluster(dir: string, env: string, natsUrl: string): P
       for (const pid of await cluster.pids()) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     },
   };
-  const started = await runCli(['start', '-D', ...args]);
+  const started = await runCli(['start', '-D', ...args], options.env ? { env: options.env } : {});
   if (started.code !== 0) {
     await cluster.destroy();
     throw new Error(`shaddock start -D failed (${started.code}): ${started.stdout}${started.stderr}`);

@@ -8,6 +8,7 @@ import type { ChannelService } from '../channel/channel.ts';
 import type { ConnectorConfig } from '../connector/connector.ts';
 import type { BackendSessionService, SessionService } from '../connector/session.ts';
 import { createRpcProxy, type Invoke } from '../rpc/proxy.ts';
+import { guardProcess, isReported, reported } from '../runtime/process-guard.ts';
 import { bootConfig, chooseRole, serverTypeInConfig, startRole } from './boot.ts';
 import type { AppHost, AppRuntime, Feature, ProvidedServices } from './host.ts';
 
@@ -66,6 +67,8 @@ export class Application {
     this.serverType =
       options.serverType ?? process.env.SHADDOCK_SERVER_TYPE ?? (this.serverId ? serverTypeInConfig(this.base, this.env, this.serverId) : 'master');
     this.logger = createLogger(this.serverId || 'master', { serverType: this.serverType || undefined });
+    // This process's own failures (uncaught errors, unhandled rejections) and SIGHUP go through its logger.
+    guardProcess(() => this.logger);
     this.rpc = createRpcProxy(this.invoke);
     const app = this;
     this.host = {
@@ -188,17 +191,24 @@ export class Application {
 
   /**
    * Starts this process's role: the master (no server id) or one server. Resolves once it is up;
-   * the process then runs until stopped.
+   * the process then runs until stopped. A failure is logged (once) and rejects; left unhandled at
+   * the top of the entry (`await app.start()`), it ends the process with code 1 and no second report.
    */
   async start(): Promise<void> {
-    const config = await bootConfig(this.base, this.env);
-    this.config = config;
-    const role = chooseRole(config, this.base, this.env, this.serverId, this.serverType);
-    this.serverId = role.serverId;
-    this.serverType = role.serverType;
-    this.logger = createLogger(this.serverId, { serverType: this.serverType });
-    const running = await startRole(role, this.host, config);
-    this.stopRole = () => running.stop();
+    try {
+      const config = await bootConfig(this.base, this.env);
+      this.config = config;
+      const role = chooseRole(config, this.base, this.env, this.serverId, this.serverType);
+      this.serverId = role.serverId;
+      this.serverType = role.serverType;
+      this.logger = createLogger(this.serverId, { serverType: this.serverType });
+      const running = await startRole(role, this.host, config);
+      this.stopRole = () => running.stop();
+    } catch (error) {
+      // Logged once, here or where it happened; the rejection then ends the process quietly.
+      if (!isReported(error)) this.logger.error({ err: error }, `${this.serverId || 'master'} did not start: ${error instanceof Error ? error.message : String(error)}`);
+      throw reported(error);
+    }
   }
 
   /**

@@ -155,3 +155,19 @@ function handle(child: ChildProcess, port: number): EmbeddedNats {
     },
   };
 }
+
+/**
+ * The master's own broker, when no NATS is configured: in a process group of its own it survives
+ * a Ctrl-C (the master stops it in order, after its servers); it must not survive a master that dies.
+ */
+export async function startMastersBroker(): Promise<EmbeddedNats> {
+  const embedded = await startEmbeddedNats({ ownProcessGroup: true });
+  process.once('exit', () => {
+    try {
+      process.kill(embedded.pid, 'SIGKILL');
+    } catch {
+      // Already stopped.
+    }
+  });
+  return embedded;
+}

@@ -7,7 +7,7 @@ import type { ClusterConfig, NatsSettings, ServerEntry } from '../../config/type
 import { masterMachine, type MasterContext, type MasterEvent } from '../../machines/master.ts';
 import { stateName } from '../../machines/state-name.ts';
 import { decode, encode } from '../../transport/codec.ts';
-import { startEmbeddedNats, type EmbeddedNats } from './embedded-broker.ts';
+import { startMastersBroker, type EmbeddedNats } from './embedded-broker.ts';
 import { connectNats } from '../../transport/nats.ts';
 import { subjects as buildSubjects, type Subjects } from '../../transport/subjects.ts';
 import type { ClusterEvent, ServerInfo, ServerRow, SysCommand, SysReply } from '../../transport/wire.ts';
@@ -23,7 +23,9 @@ import { ServerDirectory } from '../server/directory.ts';
 import { LeadImmediately, leadershipEvents, type Leadership } from './leadership.ts';
 import { SupervisedServer } from './supervised-server.ts';
 import { systemClock, type Clock } from '../../clock.ts';
+import { reported } from '../runtime/process-guard.ts';
 import { stopOnSignals, watchState, whenDone } from '../runtime/watch.ts';
+import { HangupRelay } from './hangup-relay.ts';
 import { removeRunFile, writeRunFile } from './run-file.ts';
 import { spawnServer } from './spawn.ts';
 
@@ -64,6 +66,8 @@ export class Master<App = unknown> {
   /** Signs this master's control commands; given to each server at spawn, never sent over NATS. */
   private readonly controlKey = newControlKey();
   private readonly servers = new Map<string, SupervisedServer>();
+  /** Passes SIGHUP (reopen the log file) on to the servers. */
+  private readonly hangups = new HangupRelay(() => this.servers.values());
   private readonly actor;
   private readonly leadership: Leadership;
   private stopping: Promise<void> | undefined;
@@ -114,7 +118,14 @@ export class Master<App = unknown> {
       return Promise.reject(unsupported);
     }
     const log = this.host.logger;
-    const removeSignals = stopOnSignals(() => this.actor.send({ type: 'STOP' }));
+    const removeStopSignals = stopOnSignals(() => this.actor.send({ type: 'STOP' }));
+    // This process reopens its own log on SIGHUP (process-guard.ts); its servers are told here.
+    const hangUp = (): void => this.hangups.hangUp();
+    process.on('SIGHUP', hangUp);
+    const removeSignals = (): void => {
+      removeStopSignals();
+      process.off('SIGHUP', hangUp);
+    };
     return new Promise((resolve, reject) => {
       watchState(this.actor, (state, snapshot) => {
         log.info({ state }, `master ${state}`);
@@ -126,7 +137,7 @@ export class Master<App = unknown> {
           const error = snapshot.context.error ?? 'unknown error';
           log.error({ error }, 'master failed');
           notify({ type: 'shaddock:failed', error });
-          reject(new Error(error));
+          reject(reported(new Error(error)));
         }
         setImmediate(() => process.exit(failed ? 1 : 0));
       });
@@ -144,15 +155,7 @@ export class Master<App = unknown> {
     if (master.nats) {
       this.nats = master.nats;
     } else {
-      const embedded = (this.embedded = await startEmbeddedNats({ ownProcessGroup: true }));
-      // In its own process group it survives a Ctrl-C; it must not survive a master that dies.
-      process.once('exit', () => {
-        try {
-          process.kill(embedded.pid, 'SIGKILL');
-        } catch {
-          // Already stopped.
-        }
-      });
+      this.embedded = await startMastersBroker();
       this.nats = { servers: [this.embedded.url] };
       this.host.logger.info({ url: this.embedded.url, natsPid: this.embedded.pid }, 'started embedded nats-server');
     }
@@ -169,9 +172,10 @@ export class Master<App = unknown> {
       (id, pid) => this.servers.get(id)?.heartbeat(pid),
     ));
     this.directory.on('heartbeat', (info) => {
+      const server = this.servers.get(info.id);
+      if (server) this.hangups.heartbeat(server, info.pid);
       // Only a server that is serving counts as connected; `starting` is still on its way.
       if (info.state !== 'running') return;
-      const server = this.servers.get(info.id);
       if (!server) return;
       // A live one counts once it answers a ping (liveness.ts); one that is down is adopted.
       if (server.live) probe.probe(info.id);
@@ -386,5 +390,6 @@ export class Master<App = unknown> {
 }
 
 function notify(notice: MasterNotice): void {
-  if (process.send && process.connected) process.send(notice);
+  // With a callback, a channel the CLI closed meanwhile is an error passed here, not an uncaught one.
+  if (process.send && process.connected) process.send(notice, undefined, undefined, () => undefined);
 }

@@ -243,6 +243,11 @@ export class SupervisedServer {
     });
   }
 
+  /** Sends a signal to its current process, if it has one (SIGHUP: reopen the log file). */
+  sendSignal(signal: NodeJS.Signals): void {
+    this.signal(signal);
+  }
+
   /** Signals the process: through its handle when we spawned it, by pid when we adopted it. */
   private signal(signal: NodeJS.Signals, thenKillAfter?: number): void {
     const pid = this.pid;

@@ -21,6 +21,7 @@ import { systemClock, type Clock } from '../../clock.ts';
 import { connectorSettings, type ConnectorSettings } from '../../config/connector.ts';
 import { ClientServices } from './client-services.ts';
 import { ServerDirectory } from './directory.ts';
+import { reported } from '../runtime/process-guard.ts';
 import { stopOnSignals, watchState, whenDone } from '../runtime/watch.ts';
 import { instantiate, loadDefinitions, RemoteTable } from '../rpc/remotes.ts';
 
@@ -106,7 +107,7 @@ export class ServerProcess<App = unknown> {
         const failed = snapshot.matches('failed');
         if (failed) {
           log.error({ error: snapshot.context.error }, 'server failed to start');
-          reject(new Error(`server "${this.entry.id}" failed: ${snapshot.context.error}`));
+          reject(reported(new Error(`server "${this.entry.id}" failed: ${snapshot.context.error}`)));
         }
         process.exitCode = failed ? 1 : 0;
         // Let pino flush, then leave even if a user's timer would keep the loop alive.
