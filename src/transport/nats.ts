@@ -35,19 +35,65 @@ async function withinFirstConnect(connecting: Promise<NatsConnection>, ms: numbe
   }
 }
 
+/** What {@link natsCredentials} makes of a {@link NatsSettings}: URLs without credentials, and the credentials. */
+export interface NatsTarget {
+  servers: string[];
+  token?: string;
+  user?: string;
+  pass?: string;
+}
+
+/** `scheme://` (optional), the userinfo before `@`, and the rest of a URL. */
+const withUserinfo = /^((?:[A-Za-z][A-Za-z0-9+.-]*:\/\/)?)([^/@]*)@(.*)$/;
+
 /**
- * Connects to NATS with the cluster's settings. `name` shows up in NATS monitoring
- * (`/connz`), so an operator can tell which server a connection belongs to.
+ * nats.js ignores credentials written in a URL, so they are taken out here:
+ * `nats://user:pass@host:4222` gives `user` and `pass`, `nats://token@host:4222` a `token`
+ * (percent-decoded, as in any URL), the way other NATS clients read them. That is how a URL from
+ * `--nats` or `SHADDOCK_NATS_URL` (which replaces master.json `nats` entirely) carries them.
+ * Credentials given as fields (`token`, `user`, `pass`) win over those in URLs. The URLs come back
+ * without their credentials, so no error message or log line shows them.
+ *
+ * @throws when two URLs carry different credentials (a connection presents only one set).
  */
-export async function connectNats(settings: NatsSettings, name: string, options: ConnectNatsOptions = {}): Promise<NatsConnection> {
-  const { firstConnectTimeout } = options;
-  try {
-    const connecting = connect({
-      servers: settings.servers,
-      name: settings.name ? `${settings.name}:${name}` : name,
+export function natsCredentials(settings: NatsSettings): NatsTarget {
+  let fromUrl: { userinfo: string; url: string } | undefined;
+  const servers = settings.servers.map((url) => {
+    const match = withUserinfo.exec(url);
+    if (!match) return url;
+    const [, scheme = '', userinfo = '', rest = ''] = match;
+    if (fromUrl !== undefined && fromUrl.userinfo !== userinfo) {
+      throw new Error(`NATS URLs carry different credentials (${fromUrl.url} and ${scheme}${rest}): give one set, or none in the URLs and nats.user/pass or nats.token in master.json`);
+    }
+    fromUrl ??= { userinfo, url: `${scheme}${rest}` };
+    return `${scheme}${rest}`;
+  });
+  const explicit = settings.token !== undefined || settings.user !== undefined || settings.pass !== undefined;
+  if (explicit || fromUrl === undefined || fromUrl.userinfo === '') {
+    return {
+      servers,
       ...(settings.token !== undefined ? { token: settings.token } : {}),
       ...(settings.user !== undefined ? { user: settings.user } : {}),
       ...(settings.pass !== undefined ? { pass: settings.pass } : {}),
+    };
+  }
+  const colon = fromUrl.userinfo.indexOf(':');
+  if (colon === -1) return { servers, token: decodeURIComponent(fromUrl.userinfo) };
+  return { servers, user: decodeURIComponent(fromUrl.userinfo.slice(0, colon)), pass: decodeURIComponent(fromUrl.userinfo.slice(colon + 1)) };
+}
+
+/**
+ * Connects to NATS with the cluster's settings (credentials from the fields or the URLs, see
+ * {@link natsCredentials}). `name` shows up in NATS monitoring (`/connz`), so an operator can tell
+ * which server a connection belongs to.
+ */
+export async function connectNats(settings: NatsSettings, name: string, options: ConnectNatsOptions = {}): Promise<NatsConnection> {
+  const target = natsCredentials(settings);
+  const { firstConnectTimeout } = options;
+  try {
+    const connecting = connect({
+      ...target,
+      name: settings.name ? `${settings.name}:${name}` : name,
       // Servers must survive a NATS restart: keep trying, and buffer while away.
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
@@ -63,6 +109,6 @@ export async function connectNats(settings: NatsSettings, name: string, options:
     return await withinFirstConnect(connecting, firstConnectTimeout);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(`cannot connect to NATS at ${settings.servers.join(', ')}: ${reason}`, { cause: error });
+    throw new Error(`cannot connect to NATS at ${target.servers.join(', ')}: ${reason}`, { cause: error });
   }
 }

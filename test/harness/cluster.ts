@@ -68,7 +68,7 @@ export interface TestCluster {
   list(): Promise<ServerRow[]>;
   /** Every pid this cluster is known to have (master and servers), for cleanup by pid. */
   pids(): Promise<number[]>;
-  /** SIGKILLs whatever is left of the cluster. Safe to call twice. */
+  /** SIGKILLs whatever is left of the cluster and waits until those processes are gone. Safe to call twice. */
   destroy(): Promise<void>;
 }
 
@@ -99,7 +99,12 @@ export async function startCluster(dir: string, env: string, natsUrl: string, op
       await list().catch(() => undefined);
       const master = readRunFile(dir, env)?.masterPid;
       if (master && isAlive(master)) process.kill(master, 'SIGKILL');
-      for (const pid of await cluster.pids()) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+      const pids = await cluster.pids();
+      for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+      // Until a killed process is reaped (not our child: that can take a second or more), it still
+      // counts as alive, and the next test's `start` on the same app would see "a master is
+      // already running".
+      for (const pid of pids) await waitForExit(pid);
     },
   };
   const started = await runCli(['start', '-D', ...args], options.env ? { env: options.env } : {});

@@ -36,6 +36,11 @@ export interface NatsOptions extends StartOptions {
   jetstream?: boolean;
   /** Require this token (`--auth TOKEN`); the url does not carry it. */
   token?: string;
+  /**
+   * A nats-server configuration file (`-c FILE`), e.g. users and their permissions. The harness's
+   * `-a 127.0.0.1 -p PORT` win over any `listen`/`host`/`port` in it; it must open no other listener.
+   */
+  configFile?: string;
 }
 
 const DEFAULT_TIMEOUT_MS = 20_000;
@@ -442,7 +447,7 @@ async function launchOnce(spec: ServiceSpec, port: number): Promise<RunningServi
 // ---------------------------------------------------------------------------
 
 /**
- * `nats-server -a 127.0.0.1 -p PORT`, started by the runtime's own launcher
+ * `nats-server -a 127.0.0.1 -p PORT [-c FILE]`, started by the runtime's own launcher
  * (`startEmbeddedNats`, ready when it logs "Server is ready"), with the harness's
  * binary lookup, options and safety net around it.
  */
@@ -453,6 +458,7 @@ export async function startNats(options: NatsOptions = {}): Promise<RunningServi
   const args: string[] = [];
   if (tempDir !== undefined) args.push('-js', '-sd', tempDir);
   if (options.token !== undefined) args.push('--auth', options.token);
+  if (options.configFile !== undefined) args.push('-c', options.configFile);
 
   // Registered before the process exists, so the safety net covers the start (and the temp dir).
   const tracked: Tracked = { child: undefined, tempDir };
