@@ -2,6 +2,7 @@ import { systemClock, type Clock } from '../clock.ts';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { RemoteError, RpcTimeoutError, ServerUnavailableError } from '../errors.ts';
 import { decode, encode } from './codec.ts';
+import { InFlight } from './in-flight.ts';
 import { errorInfo } from './rpc.ts';
 import type { Subjects } from './subjects.ts';
 
@@ -158,8 +159,7 @@ export class ForwardServer {
   private subscription: Subscription | undefined;
   private readonly outgoing = new Map<string, ForwardedReply[]>();
   private flushing = false;
-  private inFlight = 0;
-  private idle: (() => void) | undefined;
+  private readonly inFlight = new InFlight();
 
   constructor(
     private readonly nc: NatsConnection,
@@ -190,13 +190,13 @@ export class ForwardServer {
   async drain(): Promise<void> {
     this.subscription?.unsubscribe();
     this.subscription = undefined;
-    if (this.inFlight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
+    await this.inFlight.idle();
     this.flush();
   }
 
   private run(from: string, call: ForwardedCall): void {
     const [id, handler, method, msg, session] = call;
-    this.inFlight++;
+    this.inFlight.begin();
     let outcome: unknown;
     try {
       outcome = this.dispatch(handler, method, msg, session);
@@ -223,12 +223,7 @@ export class ForwardServer {
       this.flushing = true;
       setImmediate(this.flush);
     }
-    this.inFlight--;
-    if (this.inFlight === 0 && this.idle) {
-      this.flush();
-      this.idle();
-      this.idle = undefined;
-    }
+    this.inFlight.end();
   }
 
   private readonly flush = (): void => {

@@ -1,5 +1,6 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { decode, encode } from './codec.ts';
+import { InFlight } from './in-flight.ts';
 import { RemoteError, RpcError, RpcTimeoutError, ServerUnavailableError } from '../errors.ts';
 
 /**
@@ -23,8 +24,7 @@ export type RpcDispatch = (request: RpcRequest) => unknown;
 /** Subscribes to a server's RPC subject and answers requests with `dispatch`; counts in-flight calls for draining. */
 export class RpcServer {
   private subscription: Subscription | undefined;
-  private inFlight = 0;
-  private idle: (() => void) | undefined;
+  private readonly inFlight = new InFlight();
 
   constructor(
     private readonly nc: NatsConnection,
@@ -45,7 +45,7 @@ export class RpcServer {
           msg.respond(encode(failure(new RpcError(`malformed rpc request: ${(e as Error).message}`, 'BAD_REQUEST'))));
           return;
         }
-        this.inFlight++;
+        this.inFlight.begin();
         let outcome: unknown;
         try {
           outcome = this.dispatch(request);
@@ -67,15 +67,14 @@ export class RpcServer {
 
   /** Number of calls being handled now. */
   get pending(): number {
-    return this.inFlight;
+    return this.inFlight.size;
   }
 
   /** Stops taking new calls and resolves when the ones in flight have answered. */
-  async drain(): Promise<void> {
+  drain(): Promise<void> {
     this.subscription?.unsubscribe();
     this.subscription = undefined;
-    if (this.inFlight === 0) return;
-    await new Promise<void>((resolve) => (this.idle = resolve));
+    return this.inFlight.idle();
   }
 
   private settle(respond: () => void): void {
@@ -84,11 +83,7 @@ export class RpcServer {
     } catch {
       // The connection is closing; the caller will time out, which is the truth.
     }
-    this.inFlight--;
-    if (this.inFlight === 0 && this.idle) {
-      this.idle();
-      this.idle = undefined;
-    }
+    this.inFlight.end();
   }
 }
 
