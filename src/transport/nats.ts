@@ -23,6 +23,10 @@ export async function connectNats(settings: NatsSettings, name: string): Promise
       // errors (RpcTimeoutError, ServerUnavailableError) naming server and method, so the call
       // site those traces would add is not needed.
       noAsyncTraces: true,
+      // No option for "no responders": nats.js asks for it (`headers` and `no_responders` in its
+      // CONNECT) whenever the server supports headers, as every nats-server since 2.2 does. The
+      // server then answers a request nobody subscribes to with an empty 503 status message on
+      // its reply subject, which RpcCaller turns into ServerUnavailableError.
     });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);

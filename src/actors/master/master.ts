@@ -8,12 +8,14 @@ import { stateName } from '../../machines/state-name.ts';
 import { decode, encode } from '../../transport/codec.ts';
 import { startEmbeddedNats, type EmbeddedNats } from './embedded-broker.ts';
 import { connectNats } from '../../transport/nats.ts';
+import type { PendingCalls } from '../../transport/pending-calls.ts';
 import { subjects as buildSubjects, type Subjects } from '../../transport/subjects.ts';
 import type { ServerInfo } from '../../types.ts';
 import type { AdminCommand, AdminReply, AdminRequest, ServerRow } from './admin.ts';
 import { unsupportedFeature } from '../app/features.ts';
 import type { AppHost } from '../app/host.ts';
 import { Router } from '../rpc/router.ts';
+import { openCallLayer } from '../server/call-layer.ts';
 import { ServerDirectory } from '../server/directory.ts';
 import { LeadImmediately, leadershipEvents, type Leadership } from './leadership.ts';
 import { SupervisedServer } from './supervised-server.ts';
@@ -51,6 +53,7 @@ export class Master<App = unknown> {
   private embedded: EmbeddedNats | undefined;
   private nats: NatsSettings | undefined;
   private directory: ServerDirectory | undefined;
+  private calls: PendingCalls | undefined;
   private adminSubscription: Subscription | undefined;
   private readonly subjects: Subjects;
   private readonly adminToken: string;
@@ -156,7 +159,9 @@ export class Master<App = unknown> {
     });
     this.directory.start();
     const router = new Router(this.directory, this.host.routes, () => this.config.servers.map((server) => server.serverType));
-    this.host.attach({ nc, subjects: this.subjects, directory: this.directory, router });
+    const callLayer = openCallLayer(nc, this.directory, this.clock);
+    this.calls = callLayer.calls;
+    this.host.attach({ nc, subjects: this.subjects, directory: this.directory, router, ...callLayer });
     this.adminSubscription = nc.subscribe(this.subjects.admin, {
       callback: (error, msg) => {
         if (error) return;
@@ -299,6 +304,7 @@ export class Master<App = unknown> {
         this.host.attach(undefined);
         // Each step runs even if one before it failed (NATS may be gone already).
         if (this.nc && !this.nc.isClosed()) await this.nc.drain().catch((error: unknown) => this.host.logger.warn({ err: error }, 'closing NATS failed'));
+        this.calls?.stop();
         await this.embedded?.stop();
       } finally {
         removeRunFile(this.config.dir, this.config.env, process.pid);
