@@ -120,10 +120,11 @@ export class RpcCaller {
 
   /** Sends one RPC request and turns the reply (or its absence) into a result or a typed error. */
   call(subject: string, serverId: string, request: RpcRequest, timeoutMs: number): Promise<unknown> {
-    this.subscription ??= this.subscribe();
     return new Promise((resolve, reject) => {
       const id = this.calls.open(serverId, request.remote, request.method, timeoutMs, resolve, reject);
       try {
+        // At the first call; the connection sends the subscription before the request.
+        this.subscription ??= this.subscribe();
         this.nc.publish(subject, encode(request), { reply: this.inbox + id });
       } catch (error) {
         this.calls.fail(id, error as Error);
