@@ -1,7 +1,8 @@
-import { systemClock, type Clock } from '../clock.ts';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { RemoteError, RpcTimeoutError, ServerUnavailableError } from '../errors.ts';
+import { RemoteError } from '../errors.ts';
 import { decode, encode } from './codec.ts';
+import { InFlight } from './in-flight.ts';
+import type { PendingCalls } from './pending-calls.ts';
 import { errorInfo } from './rpc.ts';
 import type { Subjects } from './subjects.ts';
 import type { ForwardedCall, ForwardedReply } from './wire.ts';
@@ -18,7 +19,7 @@ import type { ForwardedCall, ForwardedReply } from './wire.ts';
  * - `<base>.handled.<frontendId>`: `{replies: [[id, 1, result] | [id, 0, {name, message, code}], ...]}`
  *
  * Unlike request/reply, an answer that never comes is only found out by the timeout, or when
- * the directory reports the server silent ({@link ForwardClient.serverGone}).
+ * the directory reports the server silent ({@link PendingCalls.failServer}).
  */
 
 export type { ForwardedCall, ForwardedReply } from './wire.ts';
@@ -26,31 +27,21 @@ export type { ForwardedCall, ForwardedReply } from './wire.ts';
 /** Most calls (or answers) in one message. */
 const MAX_BATCH = 256;
 
-interface Pending {
-  resolve: (value: unknown) => void;
-  reject: (error: Error) => void;
-  serverId: string;
-  handler: string;
-  method: string;
-  deadline: number;
-  timeout: number;
-}
-
-/** The frontend's side: queue calls per server, flush once per turn, match answers by id. */
+/**
+ * The frontend's side: queue calls per server, flush once per turn, match answers by id. The
+ * calls wait in the process's {@link PendingCalls}, next to its RPC calls: one table, one sweeper
+ * for their timeouts, and a server gone silent fails both kinds at once.
+ */
 export class ForwardClient {
-  private readonly pending = new Map<number, Pending>();
   private readonly queues = new Map<string, ForwardedCall[]>();
-  private nextId = 1;
   private flushing = false;
   private subscription: Subscription | undefined;
-  private sweeper: unknown;
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly subjects: Subjects,
     private readonly frontendId: string,
-    /** Deadlines are monotonic; the sweep that enforces them runs on its timers. */
-    private readonly clock: Clock = systemClock,
+    private readonly calls: PendingCalls,
   ) {}
 
   start(): void {
@@ -68,22 +59,16 @@ export class ForwardClient {
     });
   }
 
+  /** No more answers are taken; calls still waiting fail when the table stops (or time out). */
   stop(): void {
     this.subscription?.unsubscribe();
-    this.clock.clearInterval(this.sweeper);
-    this.sweeper = undefined;
-    for (const [id, call] of this.pending) {
-      this.pending.delete(id);
-      call.reject(new ServerUnavailableError(call.serverId));
-    }
+    this.subscription = undefined;
   }
 
   /** Sends `handler.method(msg, session)` to a server; resolves with its answer. */
   call(serverId: string, handler: string, method: string, msg: unknown, session: unknown, timeout: number): Promise<unknown> {
-    const id = this.nextId++;
-    if (this.nextId > 0x7fffffff) this.nextId = 1;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, serverId, handler, method, timeout, deadline: this.clock.now() + timeout });
+      const id = this.calls.open(serverId, handler, method, timeout, resolve, reject);
       let queue = this.queues.get(serverId);
       if (!queue) this.queues.set(serverId, (queue = []));
       queue.push([id, handler, method, msg, session]);
@@ -93,17 +78,7 @@ export class ForwardClient {
         this.flushing = true;
         setImmediate(this.flush);
       }
-      this.sweeper ??= this.clock.setInterval(this.sweep, 100);
     });
-  }
-
-  /** The server went silent: its calls will not be answered. */
-  serverGone(serverId: string): void {
-    for (const [id, call] of this.pending) {
-      if (call.serverId !== serverId) continue;
-      this.pending.delete(id);
-      call.reject(new ServerUnavailableError(serverId));
-    }
   }
 
   private readonly flush = (): void => {
@@ -116,37 +91,16 @@ export class ForwardClient {
     try {
       this.nc.publish(this.subjects.handler(serverId), encode({ from: this.frontendId, calls }));
     } catch (error) {
-      for (const [id] of calls) this.fail(id, error as Error);
+      for (const [id] of calls) this.calls.fail(id, error as Error);
     }
   }
 
   private settle(reply: ForwardedReply): void {
-    const call = this.pending.get(reply[0]);
+    const call = this.calls.take(reply[0]);
     if (!call) return;
-    this.pending.delete(reply[0]);
     if (reply[1] === 1) call.resolve(reply[2]);
-    else call.reject(new RemoteError(reply[2].message, reply[2].code, call.serverId, call.handler, call.method, reply[2].name));
+    else call.reject(new RemoteError(reply[2].message, reply[2].code, call.serverId, call.name, call.method, reply[2].name));
   }
-
-  private fail(id: number, error: Error): void {
-    const call = this.pending.get(id);
-    if (!call) return;
-    this.pending.delete(id);
-    call.reject(error);
-  }
-
-  private readonly sweep = (): void => {
-    const now = this.clock.now();
-    for (const [id, call] of this.pending) {
-      if (call.deadline > now) continue;
-      this.pending.delete(id);
-      call.reject(new RpcTimeoutError(call.serverId, call.handler, call.method, call.timeout));
-    }
-    if (this.pending.size === 0) {
-      this.clock.clearInterval(this.sweeper);
-      this.sweeper = undefined;
-    }
-  };
 }
 
 /** Runs one call: resolves to the handler's answer (sync or async); throws or rejects on failure. */
@@ -157,8 +111,7 @@ export class ForwardServer {
   private subscription: Subscription | undefined;
   private readonly outgoing = new Map<string, ForwardedReply[]>();
   private flushing = false;
-  private inFlight = 0;
-  private idle: (() => void) | undefined;
+  private readonly inFlight = new InFlight();
 
   constructor(
     private readonly nc: NatsConnection,
@@ -189,13 +142,13 @@ export class ForwardServer {
   async drain(): Promise<void> {
     this.subscription?.unsubscribe();
     this.subscription = undefined;
-    if (this.inFlight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
+    await this.inFlight.idle();
     this.flush();
   }
 
   private run(from: string, call: ForwardedCall): void {
     const [id, handler, method, msg, session] = call;
-    this.inFlight++;
+    this.inFlight.begin();
     let outcome: unknown;
     try {
       outcome = this.dispatch(handler, method, msg, session);
@@ -222,12 +175,7 @@ export class ForwardServer {
       this.flushing = true;
       setImmediate(this.flush);
     }
-    this.inFlight--;
-    if (this.inFlight === 0 && this.idle) {
-      this.flush();
-      this.idle();
-      this.idle = undefined;
-    }
+    this.inFlight.end();
   }
 
   private readonly flush = (): void => {

@@ -104,6 +104,10 @@ export async function connectNats(settings: NatsSettings, name: string, options:
       noAsyncTraces: true,
       // A server started while NATS is away keeps trying (every 250 ms) rather than exiting.
       ...(firstConnectTimeout !== undefined ? { waitOnFirstConnect: true } : {}),
+      // No option for "no responders": nats.js asks for it (`headers` and `no_responders` in its
+      // CONNECT) whenever the server supports headers, as every nats-server since 2.2 does. The
+      // server then answers a request nobody subscribes to with an empty 503 status message on
+      // its reply subject, which RpcCaller turns into ServerUnavailableError.
     });
     if (firstConnectTimeout === undefined) return await connecting;
     return await withinFirstConnect(connecting, firstConnectTimeout);

@@ -1,6 +1,8 @@
-import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { createInbox, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { decode, encode } from './codec.ts';
-import { RemoteError, RpcError, RpcTimeoutError, ServerUnavailableError } from '../errors.ts';
+import { InFlight } from './in-flight.ts';
+import type { PendingCalls } from './pending-calls.ts';
+import { RemoteError, RpcError, ServerUnavailableError } from '../errors.ts';
 import type { RpcReply, RpcRequest } from './wire.ts';
 
 /** The RPC payloads (see docs/protocol.md), defined with every other payload in wire.ts. */
@@ -12,8 +14,7 @@ export type RpcDispatch = (request: RpcRequest) => unknown;
 /** Subscribes to a server's RPC subject and answers requests with `dispatch`; counts in-flight calls for draining. */
 export class RpcServer {
   private subscription: Subscription | undefined;
-  private inFlight = 0;
-  private idle: (() => void) | undefined;
+  private readonly inFlight = new InFlight();
 
   constructor(
     private readonly nc: NatsConnection,
@@ -34,7 +35,7 @@ export class RpcServer {
           msg.respond(encode(failure(new RpcError(`malformed rpc request: ${(e as Error).message}`, 'BAD_REQUEST'))));
           return;
         }
-        this.inFlight++;
+        this.inFlight.begin();
         let outcome: unknown;
         try {
           outcome = this.dispatch(request);
@@ -56,15 +57,14 @@ export class RpcServer {
 
   /** Number of calls being handled now. */
   get pending(): number {
-    return this.inFlight;
+    return this.inFlight.size;
   }
 
   /** Stops taking new calls and resolves when the ones in flight have answered. */
-  async drain(): Promise<void> {
+  drain(): Promise<void> {
     this.subscription?.unsubscribe();
     this.subscription = undefined;
-    if (this.inFlight === 0) return;
-    await new Promise<void>((resolve) => (this.idle = resolve));
+    return this.inFlight.idle();
   }
 
   private settle(respond: () => void): void {
@@ -73,11 +73,7 @@ export class RpcServer {
     } catch {
       // The connection is closing; the caller will time out, which is the truth.
     }
-    this.inFlight--;
-    if (this.inFlight === 0 && this.idle) {
-      this.idle();
-      this.idle = undefined;
-    }
+    this.inFlight.end();
   }
 }
 
@@ -94,27 +90,60 @@ function failure(error: unknown): RpcReply {
   return { ok: false, error: errorInfo(error) };
 }
 
-/** Sends one RPC request and turns the reply (or its absence) into a result or a typed error. */
-export async function callRemote(
-  nc: NatsConnection,
-  subject: string,
-  serverId: string,
-  request: RpcRequest,
-  timeoutMs: number,
-): Promise<unknown> {
-  let reply: RpcReply;
-  try {
-    const msg = await nc.request(subject, encode(request), { timeout: timeoutMs });
-    reply = decode<RpcReply>(msg.data);
-  } catch (error) {
-    const name = (error as Error).name;
-    const cause = (error as { cause?: { name?: string } }).cause;
-    if (name === 'TimeoutError' || cause?.name === 'TimeoutError') {
-      throw new RpcTimeoutError(serverId, request.remote, request.method, timeoutMs);
-    }
-    if (cause?.name === 'NoRespondersError' || name === 'NoRespondersError') throw new ServerUnavailableError(serverId);
-    throw error;
+/**
+ * The calling side of RPC over one NATS connection: each request is published on the server's
+ * subject with a reply subject `<inbox>.<id>`, under one inbox subscription (`<inbox>.*`, made
+ * at the first call) for all of them, and waits in the process's {@link PendingCalls}: its
+ * timeout comes from the table's sweeper, and a server gone silent fails it there. No timer, no
+ * inbox and no promise but the caller's own per call.
+ */
+export class RpcCaller {
+  private subscription: Subscription | undefined;
+  /** `_INBOX.<nuid>.`: a reply's subject is this and the call's id. */
+  private readonly inbox = `${createInbox()}.`;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly calls: PendingCalls,
+  ) {}
+
+  /** Sends one RPC request and turns the reply (or its absence) into a result or a typed error. */
+  call(subject: string, serverId: string, request: RpcRequest, timeoutMs: number): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const id = this.calls.open(serverId, request.remote, request.method, timeoutMs, resolve, reject);
+      try {
+        // At the first call; the connection sends the subscription before the request.
+        this.subscription ??= this.subscribe();
+        this.nc.publish(subject, encode(request), { reply: this.inbox + id });
+      } catch (error) {
+        this.calls.fail(id, error as Error);
+      }
+    });
   }
-  if (reply.ok) return reply.result;
-  throw new RemoteError(reply.error.message, reply.error.code, serverId, request.remote, request.method, reply.error.name);
+
+  private subscribe(): Subscription {
+    const prefix = this.inbox.length;
+    return this.nc.subscribe(`${this.inbox}*`, {
+      callback: (error, msg) => {
+        if (error) return;
+        const call = this.calls.take(Number(msg.subject.slice(prefix)));
+        if (!call) return;
+        // nats-server's "no responders": an empty message with status 503, sent to the reply
+        // subject when nobody subscribes to the request's (nats.js asks for it when it connects).
+        if (msg.data.length === 0 && msg.headers?.code === 503) {
+          call.reject(new ServerUnavailableError(call.serverId));
+          return;
+        }
+        let reply: RpcReply;
+        try {
+          reply = decode<RpcReply>(msg.data);
+        } catch (e) {
+          call.reject(e as Error);
+          return;
+        }
+        if (reply.ok) call.resolve(reply.result);
+        else call.reject(new RemoteError(reply.error.message, reply.error.code, call.serverId, call.name, call.method, reply.error.name));
+      },
+    });
+  }
 }

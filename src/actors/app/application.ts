@@ -2,7 +2,6 @@ import { resolve } from 'node:path';
 import type { ClusterConfig } from '../../config/types.ts';
 import { UnknownRemoteError } from '../../errors.ts';
 import { createLogger, type Logger } from '../../logger.ts';
-import { callRemote } from '../../transport/rpc.ts';
 import type { BeforeStopHook, RemoteDefinition, RouteFunction, RpcClient, ServerInfo } from '../../types.ts';
 import type { ChannelService } from '../channel/channel.ts';
 import type { ConnectorConfig } from '../connector/connector.ts';
@@ -222,8 +221,8 @@ export class Application {
 
   /**
    * One remote call: pick the server, check its manifest, send the request. Deliberately not
-   * `async` (one promise and one frame fewer on the hot path: nats.js captures a stack trace per
-   * request, and a deeper stack costs more); a failure before sending is still a rejection.
+   * `async` (the call's own promise is the only one on the hot path); a failure before sending
+   * is still a rejection.
    */
   private readonly invoke: Invoke = (serverType, target, remote, method, args, options) => {
     try {
@@ -236,7 +235,7 @@ export class Application {
         throw new UnknownRemoteError(server.id, remote, method, known);
       }
       const timeout = options.timeout ?? this.config?.master.rpcTimeout ?? 10_000;
-      return callRemote(runtime.nc, runtime.subjects.rpc(server.id), server.id, { remote, method, args }, timeout);
+      return runtime.rpc.call(runtime.subjects.rpc(server.id), server.id, { remote, method, args }, timeout);
     } catch (error) {
       return Promise.reject(error);
     }

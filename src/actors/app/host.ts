@@ -6,13 +6,14 @@ import type { ChannelService } from '../channel/channel.ts';
 import type { ConnectorConfig } from '../connector/connector.ts';
 import type { BackendSessionService, SessionService } from '../connector/session.ts';
 import type { Router } from '../rpc/router.ts';
+import type { CallLayer } from '../server/call-layer.ts';
 import type { ServerDirectory } from '../server/directory.ts';
 
 /** Settings `app.enable()` knows about; any other string works too. */
 export type Feature = 'masterHA' | 'globalChannel' | (string & {});
 
 /** What a running process gives the app so that `app.rpc` and `getServers()` work. */
-export interface AppRuntime {
+export interface AppRuntime extends CallLayer {
   nc: NatsConnection;
   subjects: Subjects;
   directory: ServerDirectory;

@@ -1,5 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import type { Logger } from '../../logger.ts';
+import { InFlight } from '../../transport/in-flight.ts';
 import { decodeMessage, encodeDataPackage, MessageType, ProtocolError, type Message } from '../../transport/connector/protocol.ts';
 import type { Connection } from './connection.ts';
 import type { RouteDictionary } from './dictionary.ts';
@@ -17,8 +18,7 @@ export function errorResponse(error: unknown): { code: 500; message: string } {
  * frontend can wait for it.
  */
 export class Requests {
-  private inFlight = 0;
-  private idle: (() => void) | undefined;
+  private readonly inFlight = new InFlight();
 
   constructor(
     private readonly route: RouteRequest,
@@ -28,8 +28,7 @@ export class Requests {
 
   /** Resolves when no request is being handled. */
   settle(): Promise<void> {
-    if (this.inFlight === 0) return Promise.resolve();
-    return new Promise<void>((resolve) => (this.idle = resolve));
+    return this.inFlight.idle();
   }
 
   /** One data package from a working client. */
@@ -55,7 +54,7 @@ export class Requests {
       else this.logger.debug({ err: error, session: connection.session.id }, 'notify dropped');
       return;
     }
-    this.inFlight++;
+    this.inFlight.begin();
     let outcome: Promise<unknown>;
     try {
       outcome = this.route(route, msg, connection.session);
@@ -65,22 +64,14 @@ export class Requests {
     outcome.then(
       (response) => {
         if (isRequest) this.respond(connection, message.id, response);
-        this.settled();
+        this.inFlight.end();
       },
       (error: unknown) => {
         if (isRequest) this.respond(connection, message.id, errorResponse(error));
         else this.logger.warn({ err: error, route: route.route }, 'notify handler failed');
-        this.settled();
+        this.inFlight.end();
       },
     );
-  }
-
-  private settled(): void {
-    this.inFlight--;
-    if (this.inFlight === 0 && this.idle) {
-      this.idle();
-      this.idle = undefined;
-    }
   }
 
   private respond(connection: Connection, id: number, response: unknown): void {

@@ -1,5 +1,4 @@
-import type { NatsConnection } from '@nats-io/transport-node';
-import { callRemote } from '../../transport/rpc.ts';
+import type { RpcCaller } from '../../transport/rpc.ts';
 import type { Subjects } from '../../transport/subjects.ts';
 import type { SessionOperation, SessionResults, SessionSnapshot } from '../../transport/wire.ts';
 
@@ -213,7 +212,7 @@ export class BackendSession extends BaseSession implements Session {
  * `app.get('backendSessionService')`.
  */
 export class BackendSessionService {
-  constructor(private readonly runtime: () => { nc: NatsConnection; subjects: Subjects; timeout: number }) {}
+  constructor(private readonly runtime: () => { rpc: RpcCaller; subjects: Subjects; timeout: number }) {}
 
   /** Turns a snapshot from a forwarded request into a live proxy. */
   create(snapshot: SessionSnapshot): BackendSession {
@@ -232,7 +231,7 @@ export class BackendSessionService {
   }
 
   private readonly call: Call = (frontendId, operation) => {
-    const { nc, subjects, timeout } = this.runtime();
-    return callRemote(nc, subjects.session(frontendId), frontendId, { remote: 'session', method: operation.method, args: operation.args }, timeout);
+    const { rpc, subjects, timeout } = this.runtime();
+    return rpc.call(subjects.session(frontendId), frontendId, { remote: 'session', method: operation.method, args: operation.args }, timeout);
   };
 }

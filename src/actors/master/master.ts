@@ -9,16 +9,21 @@ import { stateName } from '../../machines/state-name.ts';
 import { decode, encode } from '../../transport/codec.ts';
 import { startMastersBroker, type EmbeddedNats } from './embedded-broker.ts';
 import { connectNats } from '../../transport/nats.ts';
+import type { PendingCalls } from '../../transport/pending-calls.ts';
 import { subjects as buildSubjects, type Subjects } from '../../transport/subjects.ts';
 import type { ClusterEvent, ServerInfo, ServerRow, SysCommand, SysReply } from '../../transport/wire.ts';
 import { newControlKey, signControl } from '../../transport/control.ts';
 import { AdminServer, type ClusterControl } from './admin-server.ts';
+import { notify } from './notice.ts';
+
+export type { MasterNotice } from './notice.ts';
 import { LivenessProbe } from './liveness.ts';
 import { BusHealth } from './bus-health.ts';
 import { reportDropsTo } from '../runtime/drops.ts';
 import { unsupportedFeature } from '../app/features.ts';
 import type { AppHost } from '../app/host.ts';
 import { Router } from '../rpc/router.ts';
+import { openCallLayer } from '../server/call-layer.ts';
 import { ServerDirectory } from '../server/directory.ts';
 import { LeadImmediately, leadershipEvents, type Leadership } from './leadership.ts';
 import { SupervisedServer } from './supervised-server.ts';
@@ -38,11 +43,6 @@ export interface MasterOptions {
   leadership?: Leadership;
 }
 
-/** What a daemonised master tells the CLI that started it, over the IPC channel. */
-export type MasterNotice =
-  | { type: 'shaddock:settled'; servers: { id: string; state: string }[] }
-  | { type: 'shaddock:failed'; error: string };
-
 /**
  * Runs the master: resolves once it leads and has spawned every server. The process exits when
  * the master machine reaches `stopped` (after `shaddock stop`, SIGINT or SIGTERM).
@@ -61,6 +61,7 @@ export class Master<App = unknown> {
   private admin: AdminServer | undefined;
   private probe: LivenessProbe | undefined;
   private bus: BusHealth | undefined;
+  private calls: PendingCalls | undefined;
   private readonly subjects: Subjects;
   private readonly adminToken: string;
   /** Signs this master's control commands; given to each server at spawn, never sent over NATS. */
@@ -187,7 +188,9 @@ export class Master<App = unknown> {
     this.bus = bus;
     void bus.watch(nc);
     const router = new Router(this.directory, this.host.routes, () => this.config.servers.map((server) => server.serverType));
-    this.host.attach({ nc, subjects: this.subjects, directory: this.directory, router });
+    const callLayer = openCallLayer(nc, this.directory, this.clock);
+    this.calls = callLayer.calls;
+    this.host.attach({ nc, subjects: this.subjects, directory: this.directory, router, ...callLayer });
     this.admin = new AdminServer(nc, this.subjects.admin, this.adminToken, this.control(), this.host.logger);
     this.admin.start();
     await nc.flush();
@@ -330,6 +333,7 @@ export class Master<App = unknown> {
         this.host.attach(undefined);
         // Each step runs even if one before it failed (NATS may be gone already).
         if (this.nc && !this.nc.isClosed()) await this.nc.drain().catch((error: unknown) => this.host.logger.warn({ err: error }, 'closing NATS failed'));
+        this.calls?.stop();
         await this.embedded?.stop();
       } finally {
         removeRunFile(this.config.dir, this.config.env, process.pid);
@@ -387,9 +391,4 @@ export class Master<App = unknown> {
     const servers = [...this.servers.values()].map((server) => server.row(now, this.directory?.get(server.id)));
     return [master, ...servers];
   }
-}
-
-function notify(notice: MasterNotice): void {
-  // With a callback, a channel the CLI closed meanwhile is an error passed here, not an uncaught one.
-  if (process.send && process.connected) process.send(notice, undefined, undefined, () => undefined);
 }

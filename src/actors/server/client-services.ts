@@ -45,14 +45,14 @@ export class ClientServices<App = unknown> {
     /** A frontend's client settings, validated when the server started. */
     private readonly connectorSettings?: ConnectorSettings,
   ) {
-    const { nc, subjects, directory } = runtime;
+    const { nc, subjects, directory, rpc } = runtime;
     this.nc = nc;
     this.handlers = new RemoteTable(entry.id);
     this.channelService = new ChannelService(
       (frontendId, push) => this.push(frontendId, push),
       (type) => directory.ofType(type).filter((server) => server.frontend).map((server) => server.id),
     );
-    this.backendSessionService = new BackendSessionService(() => ({ nc, subjects, timeout: rpcTimeout }));
+    this.backendSessionService = new BackendSessionService(() => ({ rpc, subjects, timeout: rpcTimeout }));
     host.provide('channelService', this.channelService);
     host.provide('backendSessionService', this.backendSessionService);
   }
@@ -69,7 +69,7 @@ export class ClientServices<App = unknown> {
 
   async start(): Promise<void> {
     const { host, entry, nc } = this;
-    const { subjects, directory } = this.runtime;
+    const { subjects, calls } = this.runtime;
     for (const [name, definition] of await loadDefinitions(host.base, entry.serverType, 'handler')) {
       this.handlers.add(name, instantiate(definition, host.app));
     }
@@ -86,12 +86,9 @@ export class ClientServices<App = unknown> {
     this.handlerServer.start();
     if (!entry.frontend) return;
 
-    const forwarder = new ForwardClient(nc, subjects, entry.id, this.clock);
-    forwarder.start();
-    this.forwarder = forwarder;
-    directory.on('down', (server, why) => {
-      if (why === 'silent') forwarder.serverGone(server.id);
-    });
+    // Its calls wait in the process's one table, next to its RPC calls (timeouts, silent servers).
+    this.forwarder = new ForwardClient(nc, subjects, entry.id, calls);
+    this.forwarder.start();
 
     // Only frontends load the connector (and `ws`, `http`): backends restart faster without them.
     const [{ Connector }, { buildDictionary }] = await Promise.all([import('../connector/connector.ts'), import('../connector/dictionary.ts')]);

@@ -10,6 +10,7 @@ import { lifecycleMachine, type LifecycleInput } from '../../machines/lifecycle.
 import { stateName } from '../../machines/state-name.ts';
 import { decode, encode } from '../../transport/codec.ts';
 import { connectNats } from '../../transport/nats.ts';
+import type { PendingCalls } from '../../transport/pending-calls.ts';
 import { RpcServer } from '../../transport/rpc.ts';
 import { subjects as buildSubjects } from '../../transport/subjects.ts';
 import type { ClusterEvent, ServerInfo, SysCommand, SysReply } from '../../transport/wire.ts';
@@ -19,6 +20,7 @@ import type { AppHost } from '../app/host.ts';
 import { Router } from '../rpc/router.ts';
 import { systemClock, type Clock } from '../../clock.ts';
 import { connectorSettings, type ConnectorSettings } from '../../config/connector.ts';
+import { openCallLayer } from './call-layer.ts';
 import { ClientServices } from './client-services.ts';
 import { ServerDirectory } from './directory.ts';
 import { reported } from '../runtime/process-guard.ts';
@@ -39,6 +41,7 @@ export async function runServer<App>(host: AppHost<App>, config: ClusterConfig, 
 export class ServerProcess<App = unknown> {
   private nc: NatsConnection | undefined;
   private rpc: RpcServer | undefined;
+  private calls: PendingCalls | undefined;
   private directory: ServerDirectory | undefined;
   private clients: ClientServices<App> | undefined;
   private connectorSettings: ConnectorSettings | undefined;
@@ -141,9 +144,12 @@ export class ServerProcess<App = unknown> {
     this.directory = directory;
     directory.start();
     const router = new Router(directory, this.host.routes, () => this.config.servers.map((server) => server.serverType));
-    this.host.attach({ nc, subjects: this.subjects, directory, router });
+    const callLayer = openCallLayer(nc, directory, this.clock);
+    this.calls = callLayer.calls;
+    const runtime = { nc, subjects: this.subjects, directory, router, ...callLayer };
+    this.host.attach(runtime);
     // Before any remote or handler is made: their constructors may ask for the channel service.
-    this.clients = new ClientServices(this.host, this.entry, { nc, subjects: this.subjects, directory, router }, master.rpcTimeout, this.clock, this.connectorSettings);
+    this.clients = new ClientServices(this.host, this.entry, runtime, master.rpcTimeout, this.clock, this.connectorSettings);
 
     const definitions = new Map(await loadDefinitions(this.host.base, this.entry.serverType, 'remote'));
     for (const [name, definition] of this.host.remotesOf(this.entry.serverType)) definitions.set(name, definition);
@@ -237,10 +243,15 @@ export class ServerProcess<App = unknown> {
     for (const subscription of this.subscriptions) subscription.unsubscribe();
     this.subscriptions = [];
     const nc = this.nc;
-    if (!nc || nc.isClosed()) return;
-    // The last word: peers and the master drop this server now rather than after a timeout.
-    nc.publish(this.subjects.heartbeat, encode({ ...this.info(), state: 'stopped' } satisfies ServerInfo));
-    await nc.drain();
+    try {
+      if (!nc || nc.isClosed()) return;
+      // The last word: peers and the master drop this server now rather than after a timeout.
+      nc.publish(this.subjects.heartbeat, encode({ ...this.info(), state: 'stopped' } satisfies ServerInfo));
+      await nc.drain();
+    } finally {
+      // Calls still waiting will not be answered on a closed connection.
+      this.calls?.stop();
+    }
   }
 }
 
