@@ -233,7 +233,7 @@ describe('one drain counter', () => {
     const forwardFinish: (() => void)[] = [];
     const slow = (finish: (() => void)[]) => () => new Promise((resolve) => finish.push(() => resolve('done')));
     const rpcServer = new RpcServer(nats.nc, names.rpc('slow-1'), slow(rpcFinish));
-    const forwardServer = new ForwardServer(nats.nc, names, 'slow-1', slow(forwardFinish), (error) => assert.fail(String(error)));
+    const forwardServer = new ForwardServer(nats.nc, names, 'slow-1', slow(forwardFinish));
     rpcServer.start();
     forwardServer.start();
     await nats.nc.flush();

@@ -133,7 +133,7 @@ describe('a storm of malformed messages on every subject the chat cluster subscr
     const before = await cluster.list();
     const names = subjects('shaddock', 'chat');
     const ids = before.filter((row) => row.serverType !== 'master').map((row) => row.id);
-    const targets = [names.heartbeat, names.discover, names.events, names.admin, ...ids.flatMap((id) => [names.sys(id), names.rpc(id), names.push(id)])];
+    const targets = [names.heartbeat, names.discover, names.events, names.admin, ...ids.flatMap((id) => [names.sys(id), names.rpc(id), names.push(id), names.handler(id), names.handled(id), names.session(id)])];
     const payloads = storm(300);
     for (const subject of targets) for (const payload of payloads) bus.nc.publish(subject, payload);
     await bus.nc.flush();

@@ -1,6 +1,8 @@
+import { subscribeGuarded } from './inbound.ts';
+import { checkHandledBatch, checkHandlerBatch } from './wire-check.ts';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { RemoteError } from '../errors.ts';
-import { decode, encode } from './codec.ts';
+import { encode } from './codec.ts';
 import { InFlight } from './in-flight.ts';
 import type { PendingCalls } from './pending-calls.ts';
 import { errorInfo } from './rpc.ts';
@@ -45,16 +47,11 @@ export class ForwardClient {
   ) {}
 
   start(): void {
-    this.subscription = this.nc.subscribe(this.subjects.handled(this.frontendId), {
-      callback: (error, msg) => {
-        if (error) return;
-        let replies: ForwardedReply[];
-        try {
-          replies = decode<{ replies: ForwardedReply[] }>(msg.data).replies;
-        } catch {
-          return;
-        }
-        for (const reply of replies) this.settle(reply);
+    this.subscription = subscribeGuarded(this.nc, this.subjects.handled(this.frontendId), {
+      kind: 'handled',
+      check: checkHandledBatch,
+      handle: (batch) => {
+        for (const reply of batch.replies) this.settle(reply);
       },
     });
   }
@@ -118,21 +115,13 @@ export class ForwardServer {
     private readonly subjects: Subjects,
     private readonly serverId: string,
     private readonly dispatch: ForwardDispatch,
-    private readonly onMalformed: (error: unknown) => void,
   ) {}
 
   start(): void {
-    this.subscription = this.nc.subscribe(this.subjects.handler(this.serverId), {
-      callback: (error, msg) => {
-        if (error) return;
-        let batch: { from: string; calls: ForwardedCall[] };
-        try {
-          batch = decode(msg.data);
-          if (typeof batch?.from !== 'string' || !Array.isArray(batch.calls)) throw new Error('not a batch of forwarded calls');
-        } catch (e) {
-          this.onMalformed(e);
-          return;
-        }
+    this.subscription = subscribeGuarded(this.nc, this.subjects.handler(this.serverId), {
+      kind: 'handler',
+      check: checkHandlerBatch,
+      handle: (batch) => {
         for (const call of batch.calls) this.run(batch.from, call);
       },
     });

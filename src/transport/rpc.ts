@@ -1,4 +1,6 @@
-import { createInbox, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { subscribeGuarded } from './inbound.ts';
+import { checkRpcRequest } from './wire-check.ts';
+import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { decode, encode } from './codec.ts';
 import { InFlight } from './in-flight.ts';
 import type { PendingCalls } from './pending-calls.ts';
@@ -20,39 +22,36 @@ export class RpcServer {
     private readonly nc: NatsConnection,
     private readonly subject: string,
     private readonly dispatch: RpcDispatch,
+    /** Subject kind, for the drop counters (`rpc`, `session`). */
+    private readonly kind = 'rpc',
   ) {}
 
   start(): void {
-    this.subscription = this.nc.subscribe(this.subject, {
-      callback: (error, msg) => {
-        if (error) return;
-        let request: RpcRequest;
-        try {
-          request = decode<RpcRequest>(msg.data);
-          if (typeof request?.remote !== 'string' || typeof request.method !== 'string') throw new Error('not an rpc request');
-          if (!Array.isArray(request.args)) request.args = [];
-        } catch (e) {
-          msg.respond(encode(failure(new RpcError(`malformed rpc request: ${(e as Error).message}`, 'BAD_REQUEST'))));
-          return;
-        }
-        this.inFlight.begin();
-        let outcome: unknown;
-        try {
-          outcome = this.dispatch(request);
-        } catch (e) {
-          this.settle(() => msg.respond(encode(failure(e))));
-          return;
-        }
-        if (outcome instanceof Promise) {
-          outcome.then(
-            (result) => this.settle(() => msg.respond(encode({ ok: true, result }))),
-            (e) => this.settle(() => msg.respond(encode(failure(e)))),
-          );
-        } else {
-          this.settle(() => msg.respond(encode({ ok: true, result: outcome })));
-        }
-      },
+    this.subscription = subscribeGuarded(this.nc, this.subject, {
+      kind: this.kind,
+      check: checkRpcRequest,
+      handle: (request, msg) => this.serve(request, msg),
+      malformed: (problem) => failure(new RpcError(`malformed rpc request: ${problem}`, 'BAD_REQUEST')),
     });
+  }
+
+  private serve(request: RpcRequest, msg: Msg): void {
+    this.inFlight.begin();
+    let outcome: unknown;
+    try {
+      outcome = this.dispatch(request);
+    } catch (e) {
+      this.settle(() => msg.respond(encode(failure(e))));
+      return;
+    }
+    if (outcome instanceof Promise) {
+      outcome.then(
+        (result) => this.settle(() => msg.respond(encode({ ok: true, result }))),
+        (e) => this.settle(() => msg.respond(encode(failure(e)))),
+      );
+    } else {
+      this.settle(() => msg.respond(encode({ ok: true, result: outcome })));
+    }
   }
 
   /** Number of calls being handled now. */

@@ -81,7 +81,6 @@ export class ClientServices<App = unknown> {
         const session = this.backendSessionService.create(snapshot as SessionSnapshot);
         return this.handle({ route: `${entry.serverType}.${handler}.${method}`, serverType: entry.serverType, handler, method }, msg, session);
       },
-      (error) => host.logger.warn({ err: error }, 'malformed forwarded calls dropped'),
     );
     this.handlerServer.start();
     if (!entry.frontend) return;
@@ -106,7 +105,7 @@ export class ClientServices<App = unknown> {
     });
     this.connector = connector;
     host.provide('sessionService', connector);
-    this.sessionRpc = new RpcServer(nc, subjects.session(entry.id), (request) => connector.operate(request.method, request.args));
+    this.sessionRpc = new RpcServer(nc, subjects.session(entry.id), (request) => connector.operate(request.method, request.args), 'session');
     this.sessionRpc.start();
     this.pushSubscription = subscribeGuarded(nc, subjects.push(entry.id), { kind: 'push', check: checkPushMessage, handle: (push) => connector.deliver(push) });
     const port = await connector.listen();
