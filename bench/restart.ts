@@ -5,7 +5,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import type { ServerRow } from '../src/actors/master/admin.ts';
+import type { ServerRow } from '../src/transport/wire.ts';
 import { readRunFile } from '../src/actors/master/run-file.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { decode, encode } from '../src/transport/codec.ts';

@@ -7,7 +7,7 @@ export { Application, createApp } from './actors/app/application.ts';
 export type { CreateAppOptions, Feature } from './actors/app/application.ts';
 export type { CallOptions } from './actors/rpc/proxy.ts';
 export { defaultRoute, stableHash, routeKey } from './actors/rpc/route.ts';
-export type { ServerRow } from './actors/master/admin.ts';
+export type { ServerRow } from './transport/wire.ts';
 export { Channel, ChannelService, type Receiver } from './actors/channel/channel.ts';
 export type { ConnectorConfig, HandshakeRequest } from './actors/connector/connector.ts';
 export {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pinus from 'pinus-protocol/dist/index.js';
 import WebSocket from 'ws';
-import type { ServerRow } from '../src/actors/master/admin.ts';
+import type { ServerRow } from '../src/transport/wire.ts';
 import { PinusClient } from './harness/pinus-client.ts';
 import { eventually, nextHeartbeat, repoRoot, runCli, startCluster, useNats, type TestCluster } from './harness/index.ts';
 

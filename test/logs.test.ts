@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { ServerRow } from '../src/actors/master/admin.ts';
+import type { ServerRow } from '../src/transport/wire.ts';
 import { HangupRelay, type Signallable } from '../src/actors/master/hangup-relay.ts';
 import { serverCommand } from '../src/actors/master/spawn.ts';
 import { loadConfig } from '../src/config/index.ts';

@@ -14,7 +14,7 @@ import { reportDropsTo } from '../src/actors/runtime/drops.ts';
 import { encode } from '../src/transport/codec.ts';
 import { natsCredentials } from '../src/transport/nats.ts';
 import { subjects } from '../src/transport/subjects.ts';
-import type { ServerRow } from '../src/actors/master/admin.ts';
+import type { ServerRow } from '../src/transport/wire.ts';
 import { PinusClient } from './harness/pinus-client.ts';
 import { isAlive, repoRoot, runCli, startCluster, startNats, waitForExit, type RunningService, type TestCluster } from './harness/index.ts';
 

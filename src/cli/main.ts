@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfig } from '../config/index.ts';
-import type { AdminCommand, AdminReply, AdminRequest, AdminResults } from '../actors/master/admin.ts';
+import type { AdminCommand, AdminReply, AdminRequest, AdminResults } from '../transport/wire.ts';
 import type { MasterNotice } from '../actors/master/notice.ts';
 import { readRunFile } from '../actors/master/run-file.ts';
 import { isAlive } from '../actors/runtime/watch.ts';

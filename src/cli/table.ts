@@ -1,4 +1,4 @@
-import type { ServerRow } from '../actors/master/admin.ts';
+import type { ServerRow } from '../transport/wire.ts';
 
 const columns: { title: string; value: (row: ServerRow) => string }[] = [
   { title: 'id', value: (row) => row.id },

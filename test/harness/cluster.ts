@@ -4,7 +4,7 @@ import { connect } from '@nats-io/transport-node';
 import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { startNats, type RunningService } from './services.ts';
-import type { ServerRow } from '../../src/actors/master/admin.ts';
+import type { ServerRow } from '../../src/transport/wire.ts';
 import { decode } from '../../src/transport/codec.ts';
 import { subjects } from '../../src/transport/subjects.ts';
 import type { ServerInfo } from '../../src/types.ts';

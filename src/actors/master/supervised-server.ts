@@ -8,7 +8,7 @@ import { stateName } from '../../machines/state-name.ts';
 import { supervisorMachine } from '../../machines/supervisor.ts';
 import type { Logger } from '../../logger.ts';
 import type { ServerInfo } from '../../types.ts';
-import type { ServerRow } from './admin.ts';
+import type { ServerRow } from '../../transport/wire.ts';
 import { formatCpuList } from './spawn.ts';
 import { systemClock, type Clock } from '../../clock.ts';
 import { isAlive, watchState } from '../runtime/watch.ts';
