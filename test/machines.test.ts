@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createActor, fromPromise, SimulatedClock, waitFor } from 'xstate';
 import { lifecycleMachine, type LifecycleInput } from '../src/machines/lifecycle.ts';
-import { LeadImmediately, leadershipEvents, type Leadership, type LeadershipListener } from '../src/actors/master/leadership.ts';
+import { LeadImmediately, leadershipEvents, type Candidate, type Leadership, type LeadershipListener } from '../src/actors/master/leadership.ts';
 import { masterMachine, type MasterContext } from '../src/machines/master.ts';
 import { serverMachine } from '../src/machines/server.ts';
 import { stateName } from '../src/machines/state-name.ts';
@@ -253,15 +253,16 @@ class ScriptedLeadership implements Leadership {
   /** `silent`: answers nothing until told, so the master stays `electing`. */
   constructor(private readonly silent = false) {}
 
-  campaign(listener: LeadershipListener): void {
+  campaign(_self: Candidate, listener: LeadershipListener): void {
     this.listener = listener;
     this.campaigns++;
-    if (!this.silent) queueMicrotask(() => listener.standby());
+    if (!this.silent) queueMicrotask(() => listener.standby(undefined));
   }
 
-  elect = (): void => this.listener?.elected();
+  elect = (): void => this.listener?.elected(1);
   lose = (reason: string): void => this.listener?.lost(reason);
   resign = async (): Promise<void> => {};
+  controlKey = async (fresh: () => string): Promise<string> => fresh();
 }
 
 interface MasterTestOptions {
@@ -283,7 +284,7 @@ function masterUnderTest(ha: boolean, { connect = async () => {}, now = () => Da
       stopServers: fromPromise<void, MasterContext>(async () => void announced.push('stopServers')),
     },
     actions: {
-      campaign: () => leadership.campaign(leadershipEvents((event) => actor.send(event), now)),
+      campaign: () => leadership.campaign({ id: 'master-server-1', host: '127.0.0.1', port: 0, pid: process.pid }, leadershipEvents((event) => actor.send(event), now)),
       announceAllStarted: () => void announced.push('allStarted'),
     },
   });

@@ -95,7 +95,7 @@ export class Master<App = unknown> {
       },
       actions: {
         // The time of an election is read here, not in the machine.
-        campaign: () => this.leadership.campaign(leadershipEvents((event) => this.onLeadership(event), () => this.clock.wall())),
+        campaign: () => this.leadership.campaign({ id: config.master.id, host: config.master.host, port: config.master.port ?? 0, pid: process.pid }, leadershipEvents((event) => this.onLeadership(event), () => this.clock.wall())),
         announceAllStarted: () => this.announceAllStarted(),
       },
     });
