@@ -60,6 +60,28 @@ export class ServerUnavailableError extends RpcError {
   }
 }
 
+/**
+ * This process's NATS connection is down (nats.js is reconnecting): the call was not sent, or was
+ * sent and can no longer be answered, so it fails now instead of at its timeout. Retrying once
+ * NATS is back is safe for a call that was never sent; `sent` says which.
+ */
+export class BusUnavailableError extends RpcError {
+  constructor(
+    readonly serverId: string,
+    readonly remote: string,
+    readonly method: string,
+    /** Whether the request had left before the connection went. */
+    readonly sent: boolean,
+  ) {
+    super(
+      sent
+        ? `${remote}.${method} on server "${serverId}" got no answer: the NATS connection was lost while it waited (reconnecting)`
+        : `${remote}.${method} on server "${serverId}" was not sent: no NATS connection (reconnecting)`,
+      'BUS_UNAVAILABLE',
+    );
+  }
+}
+
 /** The server has no remote of that name, or the remote has no such method. */
 export class UnknownRemoteError extends RpcError {
   constructor(serverId: string, remote: string, method: string, known: readonly string[]) {

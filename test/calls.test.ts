@@ -15,6 +15,9 @@ import { RpcServer, type RpcReply } from '../src/transport/rpc.ts';
 import { subjects } from '../src/transport/subjects.ts';
 import type { ServerInfo } from '../src/types.ts';
 import { useNats } from './harness/cluster.ts';
+import { startEmbeddedNats } from '../src/actors/master/embedded-broker.ts';
+import { connectNats } from '../src/transport/nats.ts';
+import type { BusUnavailableError } from '../src/errors.ts';
 
 const nats = useNats();
 
@@ -260,6 +263,72 @@ describe('one drain counter', () => {
       assert.deepEqual(await Promise.all(calling), ['done', 'done', 'done']);
     } finally {
       close();
+    }
+  });
+});
+
+describe('calls while the NATS connection is down', () => {
+  test('a waiting call fails at once, a new one is refused unsent, and calls flow again once NATS is back', { timeout: 60_000 }, async () => {
+    let broker = await startEmbeddedNats();
+    const caller = await connectNats({ servers: [broker.url] }, 'caller');
+    const callee = await connectNats({ servers: [broker.url] }, 'callee');
+    const clock = new SimulatedClock();
+    const names = subjects('shaddock', 'calls-outage');
+    const directory = new ServerDirectory(caller, names, 300, undefined, clock);
+    const { calls, rpc } = openCallLayer(caller, directory, clock);
+    const forwarder = new ForwardClient(caller, names, 'connector-1', calls);
+    forwarder.start();
+    // The callee answers calls whose first argument is "answer" and keeps the others waiting.
+    const received: unknown[] = [];
+    let heard: (request: { args: unknown[] }) => void = () => {};
+    callee.subscribe(names.rpc('server-1'), {
+      callback: (_error, msg) => {
+        const request = decode<{ args: unknown[] }>(msg.data);
+        received.push(request.args[0]);
+        heard(request);
+        if (request.args[0] === 'answer') msg.respond(encode({ ok: true, result: 'answered' } satisfies RpcReply));
+      },
+    });
+    await callee.flush();
+    const call = (tag: string) => rpc.call(names.rpc('server-1'), 'server-1', { remote: 'r', method: 'm', args: [tag] }, 60_000);
+    try {
+      const arrived = new Promise((resolve) => (heard = resolve));
+      const waiting = call('waiting').then(() => assert.fail('resolved'), (e: Error) => e);
+      await arrived;
+      const port = broker.port;
+      await broker.stop();
+      // No timer: the lost connection fails it, long before its 60 s timeout.
+      const lost = await waiting;
+      assert.equal(lost.name, 'BusUnavailableError');
+      assert.equal((lost as BusUnavailableError).sent, true);
+      assert.match(lost.message, /^r\.m on server "server-1" got no answer: the NATS connection was lost/);
+
+      const refusedRpc = await call('refused').then(() => assert.fail('resolved'), (e: Error) => e);
+      assert.equal(refusedRpc.name, 'BusUnavailableError');
+      assert.equal((refusedRpc as BusUnavailableError).sent, false);
+      assert.equal(refusedRpc.message, 'r.m on server "server-1" was not sent: no NATS connection (reconnecting)');
+      const refusedForward = await forwarder.call('server-1', 'h', 'm', {}, {}, 60_000).then(() => assert.fail('resolved'), (e: Error) => e);
+      assert.equal(refusedForward.name, 'BusUnavailableError');
+      assert.equal(calls.size, 0);
+
+      const back = (nc: typeof caller) =>
+        (async () => {
+          for await (const status of nc.status()) if (status.type === 'reconnect') return;
+        })();
+      const reconnected = Promise.all([back(caller), back(callee)]);
+      broker = await startEmbeddedNats({ port });
+      await reconnected;
+      await callee.flush();
+      assert.equal(await call('answer'), 'answered');
+      // What was refused was never sent: nats.js did not deliver it after the reconnect.
+      assert.deepEqual(received, ['waiting', 'answer']);
+    } finally {
+      directory.stop();
+      forwarder.stop();
+      calls.stop();
+      await caller.close();
+      await callee.close();
+      await broker.stop();
     }
   });
 });

@@ -59,13 +59,29 @@ describe('liveness: a ping answered, not a heartbeat sent', () => {
   });
 });
 
-/** Stops the cluster's nats-server for `ms`, then starts it again on the same port. */
-async function outage(nats: EmbeddedNats, ms: number): Promise<EmbeddedNats> {
+/** Stops the cluster's nats-server for `ms` (running `during` meanwhile), then starts it again on the same port. */
+async function outage(nats: EmbeddedNats, ms: number, during: () => Promise<void> = async () => {}): Promise<EmbeddedNats> {
   const port = nats.port;
   await nats.stop();
   // The outage itself is what is tested: its length is the scenario, not a wait for an event.
-  await new Promise((resolve) => setTimeout(resolve, ms));
+  await Promise.all([new Promise((resolve) => setTimeout(resolve, ms)), during()]);
   return startEmbeddedNats({ port });
+}
+
+/**
+ * A client request that needs a backend, sent while the frontend's NATS is down, is answered at
+ * once with the reason: the first one the frontend takes after noticing the outage, in well under
+ * its RPC timeout (a request sent in the moment before it noticed may still wait for it).
+ */
+async function failsFast(client: PinusClient): Promise<void> {
+  const answer = await eventually(async () => {
+    const sent = performance.now();
+    const response = (await client.request('chat.chatHandler.send', { content: 'in the outage', target: '*' })) as { code?: number; message?: string };
+    const took = performance.now() - sent;
+    return response.code === 500 && /was not sent: no NATS connection/.test(response.message ?? '') ? { response, took } : undefined;
+  }, 'a request refused at once for want of NATS', 2_500);
+  assert.ok(answer.took < 500, `answered in ${Math.round(answer.took)} ms`);
+  assert.match(answer.response.message!, /^chatHandler\.send on server "chat-server-\d" was not sent: no NATS connection \(reconnecting\)$/);
 }
 
 describe('a NATS outage restarts nothing', () => {
@@ -90,7 +106,7 @@ describe('a NATS outage restarts nothing', () => {
         const rid = `outage-${seconds}`;
         await alice.request('connector.entryHandler.enter', { username: 'alice', rid });
         await bob.request('connector.entryHandler.enter', { username: 'bob', rid });
-        nats = await outage(nats, seconds * 1000);
+        nats = await outage(nats, seconds * 1000, () => failsFast(alice));
         const rows = await eventually(
           async () => {
             const r = await cluster.list().catch(() => undefined);

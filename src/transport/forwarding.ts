@@ -66,6 +66,7 @@ export class ForwardClient {
   call(serverId: string, handler: string, method: string, msg: unknown, session: unknown, timeout: number): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const id = this.calls.open(serverId, handler, method, timeout, resolve, reject);
+      if (id === undefined) return;
       let queue = this.queues.get(serverId);
       if (!queue) this.queues.set(serverId, (queue = []));
       queue.push([id, handler, method, msg, session]);
@@ -84,7 +85,10 @@ export class ForwardClient {
     this.queues.clear();
   };
 
-  private send(serverId: string, calls: ForwardedCall[]): void {
+  private send(serverId: string, queued: ForwardedCall[]): void {
+    // Those that failed while queued (the connection went) are not sent at all.
+    const calls = queued.filter(([id]) => this.calls.waiting(id));
+    if (calls.length === 0) return;
     try {
       this.nc.publish(this.subjects.handler(serverId), encode({ from: this.frontendId, calls }));
     } catch (error) {

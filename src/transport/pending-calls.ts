@@ -1,5 +1,5 @@
 import { systemClock, type Clock } from '../clock.ts';
-import { RpcTimeoutError, ServerUnavailableError } from '../errors.ts';
+import { BusUnavailableError, RpcTimeoutError, ServerUnavailableError } from '../errors.ts';
 
 /** One call waiting for its answer. */
 export interface PendingCall {
@@ -26,16 +26,27 @@ export const SWEEP_INTERVAL = 100;
  * {@link Clock} while any call is waiting, and rejects those past their deadline with
  * {@link RpcTimeoutError}, so a call times out between its timeout and about 100 ms later.
  * A server reported gone ({@link failServer}) fails its calls at once; {@link stop} fails the rest.
+ * While the connection is down ({@link busDown} until {@link busUp}) every waiting call fails with
+ * {@link BusUnavailableError} and new ones are refused at once, before anything is published:
+ * nats.js would buffer the request and deliver it after the caller was told it failed.
  */
 export class PendingCalls {
   private readonly calls = new Map<number, PendingCall>();
   private nextId = 1;
   private sweeper: unknown;
+  private down = false;
 
   constructor(private readonly clock: Clock = systemClock) {}
 
-  /** Registers a call; returns its id, which the answer must carry. */
-  open(serverId: string, name: string, method: string, timeout: number, resolve: (value: unknown) => void, reject: (error: Error) => void): number {
+  /**
+   * Registers a call; returns its id, which the answer must carry, or undefined when the
+   * connection is down: then the call is already rejected and must not be sent.
+   */
+  open(serverId: string, name: string, method: string, timeout: number, resolve: (value: unknown) => void, reject: (error: Error) => void): number | undefined {
+    if (this.down) {
+      reject(new BusUnavailableError(serverId, name, method, false));
+      return undefined;
+    }
     const id = this.nextId++;
     if (this.nextId > 0x7fffffff) this.nextId = 1;
     this.calls.set(id, { resolve, reject, serverId, name, method, timeout, deadline: this.clock.now() + timeout });
@@ -48,6 +59,25 @@ export class PendingCalls {
     const call = this.calls.get(id);
     if (call) this.calls.delete(id);
     return call;
+  }
+
+  /** Whether the call with this id still waits (it may have failed between being queued and sent). */
+  waiting(id: number): boolean {
+    return this.calls.has(id);
+  }
+
+  /** The connection is down: what waits will not be answered and fails now; new calls are refused until {@link busUp}. */
+  busDown(): void {
+    this.down = true;
+    for (const [id, call] of this.calls) {
+      this.calls.delete(id);
+      call.reject(new BusUnavailableError(call.serverId, call.name, call.method, true));
+    }
+  }
+
+  /** The connection is back: calls are taken again. */
+  busUp(): void {
+    this.down = false;
   }
 
   /** Rejects one call (it could not be sent, say). */

@@ -110,6 +110,7 @@ export class RpcCaller {
   call(subject: string, serverId: string, request: RpcRequest, timeoutMs: number): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const id = this.calls.open(serverId, request.remote, request.method, timeoutMs, resolve, reject);
+      if (id === undefined) return;
       try {
         // At the first call; the connection sends the subscription before the request.
         this.subscription ??= this.subscribe();
