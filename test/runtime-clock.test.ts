@@ -4,6 +4,9 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { SupervisedServer } from '../src/actors/master/supervised-server.ts';
+import { BusHealth } from '../src/actors/master/bus-health.ts';
+import { startEmbeddedNats } from '../src/actors/master/embedded-broker.ts';
+import { connectNats } from '../src/transport/nats.ts';
 import { ServerDirectory } from '../src/actors/server/directory.ts';
 import { SimulatedClock } from '../src/clock.ts';
 import type { ChildSpec } from '../src/config/child-spec.ts';
@@ -22,8 +25,12 @@ const policy = { restart: 'permanent' as const, initialDelay: 400, factor: 2, ma
 const timing = { startTimeout: 5_000, heartbeatTimeout: 3_000 };
 const spec: ChildSpec = { id: entry.id, restart: 'permanent', policy, ...timing, shutdownTimeout: 2_000, stopGroup: 'backend' };
 
-/** A supervised server whose processes are real (an idle node) and whose time is simulated. */
-function supervised() {
+/**
+ * A supervised server whose processes are real (an idle node, or the script `program` gives for
+ * the n-th spawn) and whose time is simulated; `busHealthy` is the master's view of NATS.
+ */
+function supervised(options: { program?: (n: number) => string; busHealthy?: () => boolean } = {}) {
+  const program = options.program ?? (() => 'setInterval(() => {}, 1000)');
   const clock = new SimulatedClock();
   const children: ChildProcess[] = [];
   const waiters: (() => void)[] = [];
@@ -35,7 +42,7 @@ function supervised() {
     spec,
     {
       spawn: () => {
-        const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+        const child = spawn(process.execPath, ['-e', program(children.length)], { stdio: 'ignore' });
         children.push(child);
         // The pid reaches the server machine without a state change: wake the waiters for it too
         // (on a later tick, after the supervised server's own listeners have run).
@@ -45,6 +52,7 @@ function supervised() {
       requestStop: () => {},
       logger: createLogger('clock-test'),
       changed: () => wake(),
+      ...(options.busHealthy ? { busHealthy: options.busHealthy } : {}),
     },
     clock,
   );
@@ -152,5 +160,74 @@ describe('SimulatedClock', () => {
     assert.equal(fired.length, 4);
     assert.equal(clock.wall(), 1_135);
     assert.equal(clock.pending, 0);
+  });
+
+  test('a server given up while NATS was unreachable starts again when asked after the outage; one given up otherwise does not', async () => {
+    for (const outage of [true, false]) {
+      let healthy = !outage;
+      // Every start fails (as a server that cannot reach NATS does), until the bus is back.
+      const { clock, server, children, until } = supervised({
+        program: (n) => (n <= policy.maxRestarts ? 'process.exit(1)' : 'setInterval(() => {}, 1000)'),
+        busHealthy: () => healthy,
+      });
+      try {
+        server.start();
+        for (let restart = 1; restart <= policy.maxRestarts; restart++) {
+          await until(() => server.state === 'restarting');
+          clock.advance(policy.maxDelay);
+        }
+        await until(() => server.state === 'failed');
+        assert.equal(children.length, policy.maxRestarts + 1);
+        healthy = true;
+        const retried = server.retryAfterOutage();
+        assert.equal(retried, outage, outage ? 'failed during the outage: retried' : 'failed with NATS up: left failed');
+        if (!outage) {
+          assert.equal(server.state, 'failed');
+          continue;
+        }
+        await until(() => children.length === policy.maxRestarts + 2 && server.pid === children.at(-1)!.pid);
+        server.heartbeat(server.pid!);
+        assert.equal(server.state, 'connected');
+        assert.equal(server.retryAfterOutage(), false, 'retried once, not again');
+      } finally {
+        for (const child of children) child.kill('SIGKILL');
+      }
+    }
+  });
+
+  test('the bus counts as recovered a heartbeat timeout after NATS is back, not before', { timeout: 30_000 }, async () => {
+    let broker = await startEmbeddedNats();
+    const nc = await connectNats({ servers: [broker.url] }, 'bus-health');
+    const clock = new SimulatedClock();
+    let recovered = 0;
+    const bus = new BusHealth(clock, timing.heartbeatTimeout, createLogger('clock-test'), () => 1, () => Number.NEGATIVE_INFINITY, () => recovered++);
+    void bus.watch(nc);
+    const next = (type: string) =>
+      (async () => {
+        for await (const status of nc.status()) if (status.type === type) return;
+      })();
+    try {
+      const port = broker.port;
+      const down = next('disconnect');
+      await broker.stop();
+      await down;
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(bus.healthy(), false, 'down while NATS is away');
+      clock.advance(timing.heartbeatTimeout * 2);
+      assert.equal(recovered, 0, 'no recovery while NATS is away');
+      const up = next('reconnect');
+      broker = await startEmbeddedNats({ port });
+      await up;
+      await new Promise((resolve) => setImmediate(resolve));
+      clock.advance(timing.heartbeatTimeout - 1);
+      assert.equal(recovered, 0);
+      assert.equal(bus.healthy(), false, 'still suspect just after the reconnect');
+      clock.advance(1);
+      assert.equal(recovered, 1);
+      assert.equal(bus.healthy(), true);
+    } finally {
+      await nc.close();
+      await broker.stop();
+    }
   });
 });

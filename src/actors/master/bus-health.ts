@@ -11,6 +11,7 @@ import type { Logger } from '../../logger.ts';
 export class BusHealth {
   private downSince: number | undefined;
   private reconnectedAt: number | undefined;
+  private recovery: unknown;
 
   constructor(
     private readonly clock: Clock,
@@ -20,6 +21,8 @@ export class BusHealth {
     private readonly liveServers: () => number,
     /** Monotonic time of the last ping any server answered (-Infinity before the first). */
     private readonly lastAnswer: () => number,
+    /** Called once the bus is trusted again after an outage: a heartbeat timeout after the reconnect. */
+    private readonly recovered: () => void = () => {},
   ) {}
 
   /** Follows the connection's status until it closes. */
@@ -27,11 +30,14 @@ export class BusHealth {
     for await (const status of nc.status()) {
       if (status.type === 'disconnect') {
         this.downSince ??= this.clock.now();
+        this.clock.clearTimeout(this.recovery);
         this.logger.warn('NATS unreachable: no server is killed for silence until it is back');
       } else if (status.type === 'reconnect') {
         this.downSince = undefined;
         this.reconnectedAt = this.clock.now();
         this.logger.info('NATS reachable again');
+        this.clock.clearTimeout(this.recovery);
+        this.recovery = this.clock.setTimeout(() => this.recovered(), this.heartbeatTimeout, { unref: true });
       }
     }
   }

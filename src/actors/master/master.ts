@@ -184,7 +184,7 @@ export class Master<App = unknown> {
     });
     this.directory.start();
     probe.start();
-    const bus = new BusHealth(this.clock, master.heartbeatTimeout, this.host.logger, () => [...this.servers.values()].filter((s) => s.live).length, () => probe.lastAnswer);
+    const bus = new BusHealth(this.clock, master.heartbeatTimeout, this.host.logger, () => [...this.servers.values()].filter((s) => s.live).length, () => probe.lastAnswer, () => this.retryAfterOutage());
     this.bus = bus;
     void bus.watch(nc);
     const router = new Router(this.directory, this.host.routes, () => this.config.servers.map((server) => server.serverType));
@@ -258,6 +258,12 @@ export class Master<App = unknown> {
     );
     this.servers.set(entry.id, server);
     server.start(running);
+  }
+
+  /** NATS is back: servers given up during the outage start again. */
+  private retryAfterOutage(): void {
+    const retried = [...this.servers.values()].filter((server) => server.retryAfterOutage()).map((server) => server.id);
+    if (retried.length > 0) this.host.logger.info({ servers: retried }, 'NATS is back: starting again the servers that failed during the outage');
   }
 
   private requestStop(server: SupervisedServer): void {

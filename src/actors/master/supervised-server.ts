@@ -48,6 +48,8 @@ export class SupervisedServer {
   private watch: unknown;
   /** Re-check of a kill held back while the bus was down; cleared when the server is heard from. */
   private heldKill: unknown;
+  /** It reached `failed` while the bus was unhealthy: {@link retryAfterOutage} gives it another go. */
+  private failedInOutage = false;
 
   constructor(
     readonly entry: ServerEntry,
@@ -93,7 +95,12 @@ export class SupervisedServer {
     watchState(this.supervisor, (state, snapshot) => {
       const { delay, attempt, reason } = snapshot.context;
       if (state === 'backingOff') effects.logger.warn({ server: entry.id, delay, attempt }, `server ${entry.id} restarting in ${delay} ms (restart #${snapshot.context.restarts + 1})`);
-      if (state === 'failed') effects.logger.error({ server: entry.id, reason }, `server ${entry.id} failed: ${reason}`);
+      if (state === 'failed') {
+        // Given up while NATS was unreachable: the outage may be all that failed it.
+        this.failedInOutage = !(effects.busHealthy?.() ?? true);
+        const retry = this.failedInOutage ? '; NATS is unreachable, so it is tried again once NATS is back' : '';
+        effects.logger.error({ server: entry.id, reason }, `server ${entry.id} failed: ${reason}${retry}`);
+      }
       if (state === 'left') effects.logger.warn({ server: entry.id, reason }, `server ${entry.id} is down: ${reason}`);
       effects.changed();
     });
@@ -160,6 +167,20 @@ export class SupervisedServer {
     await this.stop();
     this.supervisor.send({ type: 'START' });
     this.server.send({ type: 'START', at: this.clock.wall() });
+  }
+
+  /**
+   * NATS is back: a server that was given up while it was away (its starts could not reach NATS)
+   * starts again, with its restart limits reset. Returns whether it did; any other server is left
+   * as it is.
+   */
+  retryAfterOutage(): boolean {
+    if (!this.failedInOutage || this.state !== 'failed') return false;
+    this.failedInOutage = false;
+    this.effects.logger.info({ server: this.id }, `server ${this.id} failed during the NATS outage: starting it again`);
+    this.supervisor.send({ type: 'START' });
+    this.server.send({ type: 'START', at: this.clock.wall() });
+    return true;
   }
 
   row(now: number, info: ServerInfo | undefined): ServerRow {
