@@ -9,8 +9,8 @@ import { useNats } from './harness/cluster.ts';
 
 const nats = useNats();
 
-function info(id: string): ServerInfo {
-  return { id, serverType: 'chat', host: '127.0.0.1', frontend: false, pid: process.pid, state: 'running', remotes: {}, startedAt: Date.now(), rss: 0 };
+function info(id: string, state = 'running'): ServerInfo {
+  return { id, serverType: 'chat', host: '127.0.0.1', frontend: false, pid: process.pid, state, remotes: {}, startedAt: Date.now(), rss: 0 };
 }
 
 /** A started directory on its own cluster's subjects (300 ms heartbeat timeout), and the `down` events it emits. */
@@ -20,7 +20,7 @@ function directoryOf(cluster: string) {
   const downs: string[] = [];
   directory.on('down', (server, why) => downs.push(`${server.id} ${why}`));
   directory.start();
-  const beat = (id: string) => nats.nc.publish(names.heartbeat, encode(info(id)));
+  const beat = (id: string, state?: string) => nats.nc.publish(names.heartbeat, encode(info(id, state)));
   return { directory, downs, beat };
 }
 
@@ -57,6 +57,30 @@ describe('server directory', () => {
     } finally {
       Date.now = realNow;
       clearInterval(beating);
+      directory.stop();
+    }
+  });
+
+  test('a server that says it is draining, then stopping (hooks, components), then stopped goes down once and never comes back', async () => {
+    const { directory, downs, beat } = directoryOf('directory-leaving');
+    try {
+      const up = new Promise<void>((resolve) => directory.once('up', () => resolve()));
+      beat('chat-leaving');
+      await up;
+      const seen = new Set<string>();
+      let allSeen: () => void = () => {};
+      const done = new Promise<void>((resolve) => (allSeen = resolve));
+      // The directory reports every heartbeat it keeps; the leaving states must not be kept.
+      directory.on('heartbeat', (server) => seen.add(server.state));
+      for (const state of ['draining', 'stopping.hooks', 'stopping.components', 'stopped']) beat('chat-leaving', state);
+      // A marker after them, on the same connection, so all four have been handled when it arrives.
+      directory.on('up', (server) => server.id === 'chat-marker' && allSeen());
+      beat('chat-marker');
+      await done;
+      assert.deepEqual(downs, ['chat-leaving stopped']);
+      assert.deepEqual([...seen], ['running']);
+      assert.deepEqual(directory.ofType('chat').map((server) => server.id), ['chat-marker']);
+    } finally {
       directory.stop();
     }
   });

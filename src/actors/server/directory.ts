@@ -82,7 +82,7 @@ export class ServerDirectory extends EventEmitter<DirectoryEvents> {
   }
 
   private record(info: ServerInfo): void {
-    if (info.state === 'stopped' || info.state === 'stopping' || info.state === 'draining') {
+    if (leaving(info.state)) {
       // A server on its way out takes no new calls: route around it from now on.
       const known = this.servers.get(info.id);
       if (known) this.remove(known.info, 'stopped');
@@ -116,4 +116,12 @@ export class ServerDirectory extends EventEmitter<DirectoryEvents> {
       if (now - entry.lastSeen > this.heartbeatTimeout) this.remove(entry.info, 'silent');
     }
   }
+}
+
+/**
+ * A server on its way out: `draining`, `stopping` and its sub-states (`stopping.hooks`,
+ * `stopping.components`, as the lifecycle machine names them), or `stopped`.
+ */
+export function leaving(state: string): boolean {
+  return state === 'draining' || state === 'stopped' || state === 'stopping' || state.startsWith('stopping.');
 }
