@@ -2,7 +2,7 @@
 // asks for, and when, without a socket.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createActor, SimulatedClock } from 'xstate';
+import { createActor, setup, SimulatedClock } from 'xstate';
 import { MachineRunner } from '../src/actors/runtime/machine-runner.ts';
 import { TimerWheel } from '../src/actors/runtime/timer-wheel.ts';
 import { sessionMachine, type SessionEvent, type SessionPort } from '../src/machines/session.ts';
@@ -191,5 +191,25 @@ for (const mode of ['actor', 'runner'] as const) describe(`session machine (${mo
     s.actor.send({ type: 'LINK_CLOSED', reason: 'again' });
     assert.equal(s.state(), 'closed');
     assert.deepEqual(s.effects.filter((effect) => effect.startsWith('ended')), ['ended connection error']);
+  });
+});
+
+describe('MachineRunner', () => {
+  test('an action that throws surfaces to the sender, and the runner takes the next event', () => {
+    const seen: string[] = [];
+    const machine = setup({
+      types: { events: {} as { type: 'BOOM' } | { type: 'PING' } },
+      actions: {
+        boom: () => {
+          throw new Error('boom');
+        },
+        record: ({ event }) => void seen.push(event.type),
+      },
+    }).createMachine({ initial: 'idle', states: { idle: { on: { BOOM: { target: 'hit', actions: 'boom' } } }, hit: { on: { PING: { actions: 'record' } } } } });
+    const runner = new MachineRunner(machine, undefined, new TimerWheel(new SimulatedClock(), 1));
+    assert.throws(() => runner.send({ type: 'BOOM' }), /boom/);
+    assert.equal(runner.value, 'hit', 'the transition the event led to holds');
+    runner.send({ type: 'PING' });
+    assert.deepEqual(seen, ['PING'], 'not stuck busy: the next event is handled, not queued forever');
   });
 });

@@ -113,15 +113,26 @@ export class MachineRunner<M extends AnyStateMachine> implements WheelEntry {
     return this.machine.resolveState({ value: this.value, context: this.context, status: this.status }) as SnapshotFrom<M>;
   }
 
-  /** Handles one event; events sent from within an action are handled after the current one. */
+  /**
+   * Handles one event; events sent from within an action are handled after the current one. An
+   * action that throws ends this send (the error is the caller's, the events it queued are
+   * dropped) and leaves the runner in the state the event led to, taking events again.
+   */
   send(event: EventFromLogic<M>): void {
     if (this.busy) {
       (this.queue ??= []).push(event);
       return;
     }
     this.busy = true;
-    this.step(event);
-    this.drain();
+    try {
+      this.step(event);
+      this.drain();
+    } catch (error) {
+      this.queue = undefined;
+      this.latest = undefined;
+      this.busy = false;
+      throw error;
+    }
   }
 
   /** Cancels pending delayed events; the runner takes no more events. */
