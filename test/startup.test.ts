@@ -7,7 +7,7 @@ import { startEmbeddedNats, type EmbeddedNats } from '../src/actors/master/embed
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { readRunFile, runFilePath } from '../src/actors/master/run-file.ts';
+import { readRunFile, runFilePath, writeRunFile } from '../src/actors/master/run-file.ts';
 import { freePort, isAlive, nextHeartbeat, repoRoot, runCli, startNats, waitForExit, type RunningService } from './harness/index.ts';
 
 const fixture = join(repoRoot, 'test/fixtures/rpc-app');
@@ -104,6 +104,42 @@ describe('a setting that is not supported yet stops start-up with one line sayin
     assert.match(result.stderr, /globalChannel is not supported yet: global channels need a shared store/);
     assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
     assert.deepEqual(processesOf(dir), []);
+  });
+});
+
+describe('start -i joins the running cluster on its NATS', () => {
+  test("master.json's nats, credentials and all, wins over the run file's URLs", { timeout: 60_000 }, async () => {
+    const secured = await startNats({ token: 'join-secret' });
+    const dir = copyApp('join-with-token');
+    try {
+      const masterJson = JSON.parse(readFileSync(join(dir, 'config/master.json'), 'utf8')) as { test: Record<string, unknown> };
+      masterJson.test.nats = { servers: [secured.url], token: 'join-secret' };
+      writeFileSync(join(dir, 'config/master.json'), JSON.stringify(masterJson));
+      // A running master's run file, as it writes it: URLs only (the token is a field of master.json).
+      writeRunFile(dir, { masterId: 'master-1', masterPid: process.pid, env: 'test', nats: [secured.url], adminToken: 'let-me-in', prefix: 'shaddock', cluster: 'rpctest', startedAt: Date.now() });
+      const watcher = await connect({ servers: secured.url, token: 'join-secret' });
+      try {
+        const up = nextHeartbeat(watcher, 'rpctest', (info) => info.id === 'worker-1' && info.state === 'running');
+        await watcher.flush();
+        const child = spawn(process.execPath, [join(repoRoot, 'bin/shaddock.js'), 'start', '-d', dir, '-e', 'test', '-i', 'worker-1'], {
+          env: { ...process.env, SHADDOCK_LOG_LEVEL: 'warn', SHADDOCK_NATS_URL: '' },
+          stdio: 'ignore',
+        });
+        const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`the server exited (code ${code}) instead of joining`))));
+        try {
+          const info = await Promise.race([up, exited]);
+          assert.equal(info.pid, child.pid, 'the server connected with the token and announced itself');
+        } finally {
+          exited.catch(() => {});
+          child.kill('SIGKILL');
+          await waitForExit(child.pid!);
+        }
+      } finally {
+        await watcher.close();
+      }
+    } finally {
+      await secured.stop();
+    }
   });
 });
 

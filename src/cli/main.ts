@@ -55,9 +55,13 @@ common(program.command('start'))
     if (options.id) {
       process.env.SHADDOCK_SERVER_ID = options.id;
       if (options.type) process.env.SHADDOCK_SERVER_TYPE = options.type;
-      // A single server joins the cluster that is running: use its NATS when none is configured.
+      // A single server joins the cluster that is running: use its NATS when none is configured
+      // (an embedded broker, or one given to the master with --nats). master.json's own `nats`
+      // wins, with its credentials: the run file's URLs would replace it entirely.
       const run = readRunFile(dir, options.env);
-      if (!process.env.SHADDOCK_NATS_URL && run) process.env.SHADDOCK_NATS_URL = run.nats.join(',');
+      if (!process.env.SHADDOCK_NATS_URL && run && (await loadConfig({ dir, env: options.env })).master.nats === undefined) {
+        process.env.SHADDOCK_NATS_URL = run.nats.join(',');
+      }
     } else {
       const run = readRunFile(dir, options.env);
       if (run && isAlive(run.masterPid)) {
