@@ -2,6 +2,7 @@
 // when it answers a ping round trip (not when a timer of it publishes a heartbeat), restarts one
 // whose message processing stops, and kills nothing for silence while the bus itself is down.
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startEmbeddedNats, type EmbeddedNats } from '../src/actors/master/embedded-broker.ts';
@@ -129,4 +130,45 @@ describe('a NATS outage restarts nothing', () => {
       }
     });
   }
+});
+
+describe('a server given up during a NATS outage comes back with NATS', () => {
+  let nats: EmbeddedNats;
+  let cluster: TestCluster;
+  const dir = join(repoRoot, 'test/fixtures/supervise-app');
+  before(async () => {
+    nats = await startEmbeddedNats();
+    cluster = await startCluster(dir, 'outage', nats.url);
+  });
+  after(async () => {
+    await cluster?.destroy();
+    await nats?.stop();
+  });
+
+  test('killed while NATS is down, its restarts cannot connect and run out (failed); once NATS is back it is started again and connects', { timeout: 90_000 }, async () => {
+    const log = join(dir, 'logs/shaddock-outage.log');
+    // Only what this run logs counts (the file outlives a run).
+    const from = existsSync(log) ? readFileSync(log).length : 0;
+    const first = row(await cluster.list(), 'keeper-1');
+    const port = nats.port;
+    await nats.stop();
+    process.kill(first.pid!, 'SIGKILL');
+    // Its one restart waits for NATS for startTimeout (1.5 s), exits, and the supervisor gives up.
+    await eventually(
+      async () => (existsSync(log) && /server keeper-1 failed: .*NATS is unreachable, so it is tried again once NATS is back/.test(readFileSync(log).subarray(from).toString()) ? true : undefined),
+      'keeper-1 failed during the outage',
+      30_000,
+    );
+    nats = await startEmbeddedNats({ port });
+    const back = await eventually(
+      async () => {
+        const r = (await cluster.list().catch(() => undefined))?.find((x) => x.id === 'keeper-1');
+        return r?.state === 'connected' ? r : undefined;
+      },
+      'keeper-1 connected again with no manual step',
+      20_000,
+    );
+    assert.notEqual(back.pid, first.pid);
+    assert.ok(isAlive(back.pid!));
+  });
 });
