@@ -11,7 +11,7 @@ import { InboundGuard } from '../src/transport/inbound.ts';
 import { subjects } from '../src/transport/subjects.ts';
 import { checkAdminRequest, checkHandledBatch, checkHandlerBatch, checkPushMessage, checkServerInfo, checkSysCommand } from '../src/transport/wire-check.ts';
 import { PinusClient } from './harness/pinus-client.ts';
-import { repoRoot, runCli, startCluster, useNats, type TestCluster } from './harness/index.ts';
+import { eventually, repoRoot, runCli, startCluster, useNats, type TestCluster } from './harness/index.ts';
 
 /** A message as nats.js hands it to a callback, recording what is answered. */
 function message(data: Uint8Array, reply?: string): Msg & { answers: unknown[] } {
@@ -142,7 +142,15 @@ describe('a storm of malformed messages on every subject the chat cluster subscr
     assert.equal(refused.ok, false);
     assert.match(refused.error, /^malformed admin request: malformed: expected an admin request \(a map\), got nil/);
 
-    const after = await cluster.list();
+    // Counted, and shown by list once each server's next heartbeat carries its counters.
+    const after = await eventually(async () => {
+      const rows = await cluster.list();
+      return rows.every((row) => row.serverType === 'master' || (row.dropped.sys ?? 0) > 0) ? rows : undefined;
+    }, 'every server reporting its drops');
+    for (const row of after) {
+      const kinds = row.serverType === 'master' ? ['admin', 'hb'] : ['sys', 'rpc', 'events'];
+      for (const kind of kinds) assert.ok((row.dropped[kind] ?? 0) > 0, `${row.id} counted drops on ${kind}: ${JSON.stringify(row.dropped)}`);
+    }
     for (const row of after) {
       const earlier = before.find((b) => b.id === row.id)!;
       assert.equal(row.pid, earlier.pid, `${row.id} kept its process`);

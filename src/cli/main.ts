@@ -72,7 +72,7 @@ common(program.command('start'))
   });
 
 common(program.command('list'))
-  .description('one row per server: id, type, pid, state, host, clientPort, restarts, lastExit, uptime, rss, cpu')
+  .description('one row per server: id, type, pid, state, host, clientPort, restarts, lastExit, uptime, rss, cpu, dropped')
   .option('--json', 'print a JSON array')
   .action(async (options: CommonOptions & { json?: boolean }) => {
     const rows = await admin(options, { command: 'list' });

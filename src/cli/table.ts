@@ -12,6 +12,8 @@ const columns: { title: string; value: (row: ServerRow) => string }[] = [
   { title: 'uptime', value: (row) => (row.uptime === null ? '-' : duration(row.uptime)) },
   { title: 'rss', value: (row) => (row.rss === null ? '-' : `${(row.rss / 1048576).toFixed(1)} MB`) },
   { title: 'cpu', value: (row) => row.cpu ?? '-' },
+  // Malformed NATS messages dropped (by subject kind in `list --json`).
+  { title: 'dropped', value: (row) => String(Object.values(row.dropped ?? {}).reduce((sum, count) => sum + count, 0)) },
 ];
 
 /** `shaddock list` as an aligned text table, then one line per server that is failed or left down, saying why. */

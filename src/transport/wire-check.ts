@@ -82,6 +82,12 @@ export const checkServerInfo: Check<ServerInfo> = (value) => {
   for (const name of ['pid', 'startedAt', 'rss']) field(map, name, isNumber, 'a number');
   for (const name of ['port', 'clientPort']) field(map, name, isNumber, 'a number', true);
   field(map, 'clientHost', isString, 'a string', true);
+  const dropped = field(map, 'dropped', (v) => typeof v === 'object' && v !== null, 'a map', true);
+  if (dropped !== undefined) {
+    for (const [kind, count] of Object.entries(record(dropped, 'field "dropped"'))) {
+      if (!isNumber(count)) fail(`field "dropped.${kind}": expected a number, got ${describe(count)}`);
+    }
+  }
   const remotes = record(field(map, 'remotes', (v) => typeof v === 'object' && v !== null, 'a map'), 'field "remotes"');
   for (const [name, methods] of Object.entries(remotes)) {
     if (!isStrings(methods)) fail(`field "remotes.${name}": expected an array of method names, got ${describe(methods)}`);

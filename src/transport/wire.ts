@@ -76,6 +76,8 @@ export interface ServerInfo {
   startedAt: number;
   /** Resident set size in bytes at this heartbeat. */
   rss: number;
+  /** Malformed messages dropped so far by subject kind (`sys`, `rpc`, `handler`, ...); absent while none was. */
+  dropped?: Record<string, number>;
 }
 
 // ---- discover --------------------------------------------------------------------------------
@@ -148,6 +150,8 @@ export interface ServerRow {
   restart: 'permanent' | 'transient' | 'temporary' | null;
   /** Why the server is `failed` or left down, when it is. */
   reason: string | null;
+  /** Malformed NATS messages this process dropped, by subject kind, as of its last heartbeat ({} when none). */
+  dropped: Record<string, number>;
 }
 
 /**

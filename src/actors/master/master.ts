@@ -20,6 +20,7 @@ export type { MasterNotice } from './notice.ts';
 import { LivenessProbe } from './liveness.ts';
 import { BusHealth } from './bus-health.ts';
 import { reportDropsTo } from '../runtime/drops.ts';
+import { guardOf } from '../../transport/inbound.ts';
 import { unsupportedFeature } from '../app/features.ts';
 import type { AppHost } from '../app/host.ts';
 import { Router } from '../rpc/router.ts';
@@ -393,6 +394,7 @@ export class Master<App = unknown> {
       autoRestart: false,
       restart: null,
       reason: null,
+      dropped: this.nc ? guardOf(this.nc).dropped() : {},
     };
     const servers = [...this.servers.values()].map((server) => server.row(now, this.directory?.get(server.id)));
     return [master, ...servers];

@@ -205,6 +205,7 @@ export class SupervisedServer {
       autoRestart: this.spec.restart !== 'temporary',
       restart: this.spec.restart,
       reason: supervisor.reason ?? null,
+      dropped: current?.dropped ?? {},
     };
   }
 

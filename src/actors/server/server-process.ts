@@ -1,4 +1,4 @@
-import { subscribeGuarded } from '../../transport/inbound.ts';
+import { guardOf, subscribeGuarded } from '../../transport/inbound.ts';
 import { ControlVerifier } from '../../transport/control.ts';
 import { readRunFile } from '../master/run-file.ts';
 import { reportDropsTo } from '../runtime/drops.ts';
@@ -198,7 +198,14 @@ export class ServerProcess<App = unknown> {
       remotes: this.remotes.manifest(),
       startedAt: this.startedAt,
       rss: process.memoryUsage.rss(),
+      ...this.droppedSoFar(),
     };
+  }
+
+  /** The connection's drop counters, for the heartbeat: nothing while no message was dropped. */
+  private droppedSoFar(): { dropped?: Record<string, number> } {
+    const dropped = this.nc ? guardOf(this.nc).dropped() : {};
+    return Object.keys(dropped).length > 0 ? { dropped } : {};
   }
 
   /** The port clients connect to: the one bound, which differs from the configured one when that is 0. */
