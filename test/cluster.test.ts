@@ -63,7 +63,7 @@ describe('the example chat cluster through the CLI', () => {
     const result = await runCli(['list', ...cluster.args]);
     assert.equal(result.code, 0, result.stderr);
     const lines = result.stdout.trim().split('\n');
-    assert.match(lines[0]!, /^id\s+serverType\s+pid\s+state\s+host\s+clientPort\s+restarts\s+lastExit\s+uptime\s+rss\s+cpu$/);
+    assert.match(lines[0]!, /^id\s+serverType\s+pid\s+state\s+host\s+clientPort\s+restarts\s+lastExit\s+uptime\s+rss\s+cpu\s+dropped$/);
     assert.equal(lines.length, 1 + 6);
     assert.match(result.stdout, /chat-server-2\s+chat\s+\d+\s+connected/);
   });
