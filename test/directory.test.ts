@@ -6,6 +6,8 @@ import { encode } from '../src/transport/codec.ts';
 import { subjects } from '../src/transport/subjects.ts';
 import type { ServerInfo } from '../src/types.ts';
 import { useNats } from './harness/cluster.ts';
+import { connect } from '@nats-io/transport-node';
+import { startEmbeddedNats } from '../src/actors/master/embedded-broker.ts';
 
 const nats = useNats();
 
@@ -82,6 +84,48 @@ describe('server directory', () => {
       assert.deepEqual(directory.ofType('chat').map((server) => server.id), ['chat-marker']);
     } finally {
       directory.stop();
+    }
+  });
+
+  test('while its own NATS is down nobody goes silent; once back, everyone is asked to announce and has a fresh timeout', { timeout: 30_000 }, async () => {
+    let broker = await startEmbeddedNats();
+    const port = broker.port;
+    const nc = await connect({ servers: broker.url, maxReconnectAttempts: -1, reconnectTimeWait: 50 });
+    const names = subjects('shaddock', 'directory-outage');
+    const directory = new ServerDirectory(nc, names, 300);
+    const downs: string[] = [];
+    directory.on('down', (server, why) => downs.push(`${server.id} ${why}`));
+    // Taken now, so that no status is missed before the test asks for it.
+    const statuses = nc.status()[Symbol.asyncIterator]();
+    const next = async (type: string): Promise<void> => {
+      for (let s = await statuses.next(); !s.done; s = await statuses.next()) if (s.value.type === type) return;
+    };
+    try {
+      directory.start();
+      const up = new Promise<void>((resolve) => directory.once('up', () => resolve()));
+      nc.publish(names.heartbeat, encode(info('chat-a')));
+      await up;
+      let discovered: () => void = () => {};
+      const discover = new Promise<void>((resolve) => (discovered = resolve));
+      nc.subscribe(names.discover, { callback: () => discovered() });
+      await nc.flush();
+      await broker.stop();
+      await next('disconnect');
+      // The outage, three heartbeat timeouts long, is the scenario, not a wait for an event.
+      await new Promise((resolve) => setTimeout(resolve, 900));
+      broker = await startEmbeddedNats({ port });
+      await next('reconnect');
+      assert.deepEqual(downs, [], 'nobody went silent while the directory heard nothing');
+      assert.equal(directory.get('chat-a')?.id, 'chat-a');
+      await discover;
+      // And silence after the reconnect still counts.
+      const down = new Promise<void>((resolve) => directory.on('down', () => resolve()));
+      await down;
+      assert.deepEqual(downs, ['chat-a silent']);
+    } finally {
+      directory.stop();
+      await nc.close();
+      await broker.stop();
     }
   });
 });

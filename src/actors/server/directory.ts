@@ -32,6 +32,9 @@ export class ServerDirectory extends EventEmitter<DirectoryEvents> {
   private readonly byType = new Map<string, ServerInfo[]>();
   private subscriptions: Subscription[] = [];
   private sweeper: unknown;
+  /** While this process's own NATS connection is down it hears nobody: silence proves nothing then. */
+  private blind = false;
+  private stopped = false;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -54,11 +57,13 @@ export class ServerDirectory extends EventEmitter<DirectoryEvents> {
       this.subscriptions.push(subscribeGuarded(this.nc, this.subjects.discover, { kind: 'discover', check: checkDiscover, handle: () => answer() }));
     }
     this.nc.publish(this.subjects.discover, encode({} satisfies DiscoverMessage));
+    void this.followConnection();
     const every = Math.max(50, Math.floor(this.heartbeatTimeout / 3));
     this.sweeper = this.clock.setInterval(() => this.sweep(), every, { unref: true });
   }
 
   stop(): void {
+    this.stopped = true;
     for (const subscription of this.subscriptions) subscription.unsubscribe();
     this.subscriptions = [];
     if (this.sweeper !== undefined) this.clock.clearInterval(this.sweeper);
@@ -110,7 +115,29 @@ export class ServerDirectory extends EventEmitter<DirectoryEvents> {
     else this.byType.delete(serverType);
   }
 
+  /**
+   * While the connection is down no server is found silent; once it is back, each known server has
+   * a fresh heartbeat timeout to be heard again, and everyone is asked to announce themselves at once.
+   */
+  private async followConnection(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (this.stopped) break;
+      if (status.type === 'disconnect') this.blind = true;
+      else if (status.type === 'reconnect') {
+        this.blind = false;
+        const now = this.clock.now();
+        for (const entry of this.servers.values()) entry.lastSeen = now;
+        try {
+          this.nc.publish(this.subjects.discover, encode({} satisfies DiscoverMessage));
+        } catch {
+          // Closed meanwhile.
+        }
+      }
+    }
+  }
+
   private sweep(): void {
+    if (this.blind) return;
     const now = this.clock.now();
     for (const entry of this.servers.values()) {
       if (now - entry.lastSeen > this.heartbeatTimeout) this.remove(entry.info, 'silent');
