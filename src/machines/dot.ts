@@ -6,12 +6,13 @@ import { machineGraph, type GraphState, type MachineGraph } from './graph.ts';
  * graph as the Mermaid export (`machineGraph`). Pure and deterministic.
  *
  * What the text shows:
- * - every state as a node whose `id` attribute is the state's dotted path (`watching.up`), so the
- *   SVG Graphviz makes can be looked up by state; a final state with a double border, a history
- *   state as a circle marked `H` / `H*`;
+ * - every state carries an `id` attribute, its dotted path (`watching.up`), which Graphviz gives
+ *   the state's element in an SVG, so a page can find it by state;
+ * - a simple state as a node; a final state with a double border, a history state as a circle
+ *   marked `H` / `H*`;
  * - a compound state as a cluster (`cluster_<path>`) holding its children, an initial point
- *   pointing at its initial child, and one invisible anchor node (carrying the state's `id`) that
- *   its transitions start or end at; Graphviz clips those edges at the cluster's border
+ *   pointing at its initial child, and one invisible anchor node (named for the state) that its
+ *   transitions start or end at; Graphviz clips those edges at the cluster's border
  *   (`compound=true`, `ltail` / `lhead`). A parallel state's cluster is dashed;
  * - every transition with a target, labelled as in the Mermaid export (`STOP`, `after backoff`,
  *   `done: connect`, `DOWN [tooMany]`). Targetless transitions are not drawn.
@@ -82,9 +83,11 @@ function renderScope(graph: MachineGraph, scope: GraphState | null, initial: rea
     const common = [`id=${quote(child.id)}`, ...(child.description ? [`tooltip=${quote(child.description)}`] : [])];
     if (hasChildren(graph, child)) {
       lines.push(`${pad}subgraph ${quote(clusterName(child.id))} {`);
+      lines.push(`${pad}  id=${quote(child.id)};`);
       lines.push(`${pad}  label=${quote(child.key)};`);
+      if (child.description) lines.push(`${pad}  tooltip=${quote(child.description)};`);
       lines.push(`${pad}  style=${child.type === 'parallel' ? '"rounded,dashed"' : 'rounded'};`);
-      lines.push(`${pad}  ${quote(child.id)} [${[...common, 'label=""', 'shape=point', 'style=invis'].join(', ')}];`);
+      lines.push(`${pad}  ${quote(child.id)} [label="", shape=point, style=invis];`);
       renderScope(graph, child, child.initial, depth + 1, lines);
       lines.push(`${pad}}`);
     } else if (child.type === 'history') {

@@ -24,6 +24,7 @@ export function machineGraph(machine: AnyStateMachine): MachineGraph {
   const states = all.map((node) => graphState(node, stateId));
   return {
     id: machine.id,
+    type: root.type === 'parallel' ? 'parallel' : 'compound',
     initial: initialIds(root, stateId),
     states,
     transitions: collectTransitions(root, stateId),
@@ -33,6 +34,8 @@ export function machineGraph(machine: AnyStateMachine): MachineGraph {
 export interface MachineGraph {
   /** The machine's id (`createMachine({ id })`). */
   id: string;
+  /** `parallel` when the top-level states are regions that are all active at once. */
+  type: 'compound' | 'parallel';
   /** The top-level states the machine starts in (one, or one per region of a parallel root). */
   initial: string[];
   /** Every state but the root, depth first in document order (a parent before its children). */

@@ -97,12 +97,12 @@ function renderScope(
   const pad = '  '.repeat(depth);
   const scopeId = scope?.id ?? null;
   const id = (stateId: string): string => ids.get(stateId) ?? stateId;
-  if (scope === null || scope.type === 'compound') {
+  if ((scope ?? graph).type === 'compound') {
     for (const target of initial) lines.push(`${pad}[*] --> ${id(target)}`);
   }
   const states = graph.states.filter((state) => state.parent === scopeId);
   states.forEach((child, index) => {
-    if (scope?.type === 'parallel' && index > 0) lines.push(`${pad}--`);
+    if ((scope ?? graph).type === 'parallel' && index > 0) lines.push(`${pad}--`);
     const childId = id(child.id);
     if (childId !== child.key) lines.push(`${pad}state "${child.key.replace(/"/g, "'")}" as ${childId}`);
     if (child.type === 'history') lines.push(`${pad}${childId} : ${child.history === 'deep' ? 'H*' : 'H'}`);
