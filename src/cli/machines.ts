@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { exportMachine, exportMachines, isMachineFormat, machineFormats, type MachineFormat } from '../machines/export.ts';
+import { exportMachine, exportMachines, isMachineFormat, machineFormats } from '../machines/export.ts';
 import { findMachine, machineRegistry } from '../machines/registry.ts';
 import { CliError } from './target.ts';
 
@@ -18,7 +18,7 @@ export function machinesOutput(name: string | undefined, format: string): string
     const known = machineRegistry.map((machine) => `  ${machine.name}: ${machine.description}`).join('\n');
     throw new CliError(`unknown machine "${name}"; the machines are:\n${known}`);
   }
-  return exportMachine(entry, format satisfies MachineFormat);
+  return exportMachine(entry, format);
 }
 
 /** Adds `machines` to the `shaddock` program. */
