@@ -1,32 +1,34 @@
 /**
  * Regenerates the machine diagrams in docs/architecture.md, between
- * `<!-- machines:begin -->` and `<!-- machines:end -->`, from the machines in src/machines.
+ * `<!-- machines:begin -->` and `<!-- machines:end -->`, from every machine in the registry
+ * (src/machines/registry.ts): each is what `shaddock machines <name> --format mermaid` prints.
  *
  *   npm run docs:machines             rewrite the section (only if it changed)
  *   npm run docs:machines -- --check  exit 1 if the section is out of date; write nothing
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { AnyStateMachine } from 'xstate';
-import { lifecycleMachine, masterMachine, serverMachine, sessionMachine, supervisorMachine } from '../src/machines/index.ts';
-import { toMermaid } from '../src/machines/mermaid.ts';
+import { exportMachine } from '../src/machines/export.ts';
+import { machineRegistry, type MachineEntry } from '../src/machines/registry.ts';
 
 export const docPath = fileURLToPath(new URL('../docs/architecture.md', import.meta.url));
 export const beginMarker = '<!-- machines:begin -->';
 export const endMarker = '<!-- machines:end -->';
 
-/** The machines drawn, in the order they appear in the document. */
-export const machines: readonly AnyStateMachine[] = [masterMachine, serverMachine, supervisorMachine, lifecycleMachine, sessionMachine];
-
-/** What goes between the markers: one `### <id>` heading and one mermaid block per machine. */
-export function machinesSection(list: readonly AnyStateMachine[] = machines): string {
+/**
+ * What goes between the markers: per machine, in registry order, a `### <name>` heading, its
+ * description, and one mermaid block.
+ */
+export function machinesSection(list: readonly MachineEntry[] = machineRegistry): string {
   const parts = ['<!-- Generated from src/machines by `npm run docs:machines`; edits here are overwritten. -->'];
-  for (const machine of list) parts.push(`### ${machine.id}`, ['```mermaid', toMermaid(machine), '```'].join('\n'));
+  for (const entry of list) {
+    parts.push(`### ${entry.name}`, `${entry.description[0]?.toUpperCase() ?? ''}${entry.description.slice(1)}.`, ['```mermaid', exportMachine(entry, 'mermaid'), '```'].join('\n'));
+  }
   return parts.join('\n\n');
 }
 
 /** `doc` with the text between the markers replaced by the generated section. */
-export function withMachinesSection(doc: string, list: readonly AnyStateMachine[] = machines): string {
+export function withMachinesSection(doc: string, list: readonly MachineEntry[] = machineRegistry): string {
   const begin = doc.indexOf(beginMarker);
   const end = doc.indexOf(endMarker);
   if (begin === -1 || end === -1 || end < begin || doc.indexOf(beginMarker, begin + 1) !== -1 || doc.indexOf(endMarker, end + 1) !== -1) {

@@ -13,6 +13,7 @@ import { connectNats } from '../transport/nats.ts';
 import { subjects } from '../transport/subjects.ts';
 import { CliError, resolveTarget, type Target, type TargetOptions } from './target.ts';
 import { formatList } from './table.ts';
+import { addMachinesCommand } from './machines.ts';
 
 interface CommonOptions {
   dir: string;
@@ -118,6 +119,8 @@ common(program.command('add'))
     const result = await admin(options, { command: 'add', server });
     console.log(`added ${result.added}`);
   });
+
+addMachinesCommand(program);
 
 program.addOption(new Option('--verbose', 'print stack traces').hideHelp());
 
