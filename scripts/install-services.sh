@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real services the test suite starts on free loopback ports:
 # nats-server, redis-server and ZooKeeper (plus a Java runtime for it), and
-# chromium for the browser test, from Debian's packages. Does nothing when
+# chromium for the browser test and graphviz (dot) for the DOT export test, from Debian's packages. Does nothing when
 # everything is already present.
 # Works as root with no stdin (CI); uses sudo when not root and sudo exists.
 set -euo pipefail
@@ -16,9 +16,10 @@ command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || packa
 [ -e "$ZK_JAR" ] || packages+=(zookeeper)
 command -v java >/dev/null 2>&1 || packages+=(default-jre-headless)
 [ -x /usr/bin/chromium ] || packages+=(chromium)
+command -v dot >/dev/null 2>&1 || packages+=(graphviz)
 
 if [ "${#packages[@]}" -eq 0 ]; then
-  echo "install-services: nats-server, redis-server, zookeeper, java and chromium are present"
+  echo "install-services: nats-server, redis-server, zookeeper, java, chromium and graphviz are present"
   exit 0
 fi
 
@@ -45,6 +46,7 @@ command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missi
 [ -e "$ZK_JAR" ] || missing+=("$ZK_JAR")
 command -v java >/dev/null 2>&1 || missing+=(java)
 [ -x /usr/bin/chromium ] || missing+=(/usr/bin/chromium)
+command -v dot >/dev/null 2>&1 || missing+=(dot)
 if [ "${#missing[@]}" -ne 0 ]; then
   echo "install-services: still missing after install: ${missing[*]}" >&2
   exit 1
