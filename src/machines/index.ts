@@ -10,3 +10,5 @@ export { backoffDelay, supervisorMachine } from './supervisor.ts';
 export type { SupervisorContext, SupervisorEvent, SupervisorInput, SupervisorPolicy } from './supervisor.ts';
 export { sessionMachine } from './session.ts';
 export type { SessionContext, SessionEvent, SessionInput, SessionPort } from './session.ts';
+export { zkSessionMachine } from './zk-session.ts';
+export type { ZkSessionContext, ZkSessionEvent, ZkSessionInput, ZkSessionPort } from './zk-session.ts';
