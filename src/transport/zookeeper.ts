@@ -63,7 +63,7 @@ export interface ZooKeeperConnectionOptions {
   servers: string;
   /** The session timeout asked of the ensemble, ms (it may grant another within 2–20 ticks). */
   sessionTimeout: number;
-  /** `user:password` for the `digest` scheme, added to the session once connected. */
+  /** `user:password` for the `digest` scheme, sent first on every connection. */
   auth?: string;
   /** Max ms between two rounds over every server when none answers (node-zookeeper-client's spinDelay). */
   spinDelay?: number;
@@ -131,6 +131,8 @@ export class ZooKeeperConnection {
       // Reconnecting is node-zookeeper-client's job; retries here are for a request's own failure.
       retries: 0,
     });
+    // Before connecting: the client keeps it and sends it first on every connection it makes.
+    if (options.auth !== undefined) this.client.addAuthInfo('digest', Buffer.from(options.auth));
   }
 
   /** A fresh session, connecting; its state changes come through {@link onState}. */
@@ -145,9 +147,6 @@ export class ZooKeeperConnection {
     this.client.on('state', (state) => {
       if (this.closed) return;
       const named = this.stateName(state.code);
-      if (named === 'connected' && this.options.auth !== undefined) {
-        this.client.addAuthInfo('digest', Buffer.from(this.options.auth));
-      }
       if (named !== undefined) listener(named);
     });
   }
