@@ -91,6 +91,23 @@ describe('ZooKeeper session machine (the master’s view of its session)', () =>
     assert.deepEqual(taken(), ['resumed']);
   });
 
+  test('after an unanswered probe the session is lost a session timeout after the last answer', () => {
+    const { actor, clock, state, taken } = sessionUnderTest();
+    actor.send({ type: 'CONNECTED' });
+    taken();
+    // Last answer at 0 (connect); probe at 1000, unanswered; suspended at 2000; lost at 3000.
+    clock.increment(1_000);
+    assert.deepEqual(taken(), ['probe']);
+    clock.increment(1_000);
+    assert.equal(state(), 'suspended');
+    taken();
+    clock.increment(999);
+    assert.equal(state(), 'suspended');
+    clock.increment(1);
+    assert.equal(state(), 'expired');
+    assert.deepEqual(taken(), ['lost: ZooKeeper session not confirmed within 1000 ms of being suspended (session timeout 3000 ms)', 'closeClient']);
+  });
+
   test('DISCONNECTED → suspended; CONNECTED within 2/3 of the timeout → connected, resumed (not established again)', () => {
     const { actor, clock, state, taken } = sessionUnderTest();
     actor.send({ type: 'CONNECTED' });
@@ -115,7 +132,7 @@ describe('ZooKeeper session machine (the master’s view of its session)', () =>
     assert.deepEqual(taken(), []);
     clock.increment(1);
     assert.equal(state(), 'expired');
-    assert.deepEqual(taken(), ['lost: ZooKeeper session not confirmed within 2000 ms (2/3 of its timeout)', 'closeClient']);
+    assert.deepEqual(taken(), ['lost: ZooKeeper session not confirmed within 2000 ms of being suspended (session timeout 3000 ms)', 'closeClient']);
     clock.increment(input.retryDelay - 1);
     assert.equal(state(), 'expired');
     clock.increment(1);

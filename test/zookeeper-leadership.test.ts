@@ -331,6 +331,38 @@ describe('ZooKeeperLeadership when ZooKeeper stops', () => {
     assert.equal(first.other.r.role(), 'standby');
     await resignAll();
   });
+  test('ZooKeeper frozen (SIGSTOP: the client sees nothing, as in a partition) → suspended, then lost within the session timeout; SIGCONT → exactly one leads', async () => {
+    const servers = zk.connectString;
+    const path = freshPath();
+    const a = await join(servers, path, 'master-1');
+    const b = await join(servers, path, 'master-2');
+    assert.equal(a.r.role(), 'elected');
+    const mark = a.r.told.length;
+    const markB = b.r.told.length;
+    const pid = zk.members[0]!.pid!;
+    const t0 = performance.now();
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const suspended = await a.r.next('suspended', mark, 5_000);
+      assert.match(suspended.reason, /did not answer/);
+      assert.ok(suspended.at - t0 <= (SESSION_TIMEOUT * 2) / 3 + 250, `suspended after ${Math.round(suspended.at - t0)} ms`);
+      const lost = await a.r.next('lost', mark, 5_000);
+      assert.ok(lost.at - t0 <= SESSION_TIMEOUT + 250, `lost after ${Math.round(lost.at - t0)} ms`);
+      assert.equal(b.r.told.slice(markB).filter((t) => t.kind === 'elected').length, 0);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    const afterA = a.r.told.length;
+    const afterB = b.r.told.length;
+    const first = await Promise.race([
+      a.r.next('elected', afterA, 20_000).then(() => ({ leader: a, other: b, from: afterB })),
+      b.r.next('elected', afterB, 20_000).then(() => ({ leader: b, other: a, from: afterA })),
+    ]);
+    await first.other.r.next('standby', first.from, 10_000, (t) => t.leader?.id === first.leader.self.id);
+    assert.equal(first.other.r.told.slice(first.from).filter((t) => t.kind === 'elected').length, 0);
+    assert.equal(first.leader.r.role(), 'elected');
+    await resignAll();
+  });
 });
 
 describe('ZooKeeperLeadership on a 3-server ensemble', () => {

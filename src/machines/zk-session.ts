@@ -14,7 +14,10 @@ import { assign, setup } from 'xstate';
  *   no answer within another third means the link is dead even though the client has not noticed.
  * - `suspended`: the connection is lost (DISCONNECTED, or a probe went unanswered) but the session
  *   may still be alive on the ensemble: a leader stops acting at once. Reconnected in time →
- *   `connected` (`resumed`); not within 2/3 of the session timeout → `expired`.
+ *   `connected` (`resumed`); not in time → `expired`. In time means within 2/3 of the session
+ *   timeout after DISCONNECTED, and within the rest of the session timeout since the last answer
+ *   after an unanswered probe (a third: the probe went out a third after that answer and waited a
+ *   third), so a silent link is given up no later than the ensemble could expire the session.
  * - `expired`: the session is gone for sure (EXPIRED, or not confirmed in time): `lost` is told and
  *   the client closed; after `retryDelay` ms a fresh client connects (`connecting`).
  * - `closed`: final (the master stopped); the client is closed.
@@ -55,6 +58,8 @@ export interface ZkSessionInput {
 export interface ZkSessionContext extends ZkSessionInput {
   /** Why the session was last suspended or lost; empty before. */
   reason: string;
+  /** ms the current suspension may last before the session counts as lost. */
+  confirmWithin: number;
 }
 
 export type ZkSessionEvent =
@@ -86,15 +91,19 @@ export const zkSessionMachine = setup({
     resumed: ({ context }) => context.port.resumed(),
     lost: ({ context }) => context.port.lost(context.reason),
     closeClient: ({ context }) => context.port.closeClient(),
-    because: assign({ reason: (_, params: { reason: string }) => params.reason }),
+    disconnected: assign({
+      reason: 'ZooKeeper connection lost',
+      confirmWithin: ({ context }) => Math.max(1, Math.round((context.sessionTimeout * 2) / 3)),
+    }),
     expiredBecause: assign({
       reason: ({ event }) => (event.type === 'EXPIRED' && event.reason) || 'ZooKeeper session expired',
     }),
     notConfirmed: assign({
-      reason: ({ context }) => `ZooKeeper session not confirmed within ${Math.round((context.sessionTimeout * 2) / 3)} ms (2/3 of its timeout)`,
+      reason: ({ context }) => `ZooKeeper session not confirmed within ${context.confirmWithin} ms of being suspended (session timeout ${context.sessionTimeout} ms)`,
     }),
     unanswered: assign({
       reason: ({ context }) => `ZooKeeper did not answer within ${third(context)} ms`,
+      confirmWithin: ({ context }) => Math.max(1, context.sessionTimeout - 2 * third(context)),
     }),
     grant: assign({
       sessionTimeout: ({ context, event }) =>
@@ -104,12 +113,12 @@ export const zkSessionMachine = setup({
   delays: {
     connectTimeout: ({ context }) => context.connectTimeout,
     third: ({ context }) => third(context),
-    confirmTimeout: ({ context }) => Math.max(1, Math.round((context.sessionTimeout * 2) / 3)),
+    confirmTimeout: ({ context }) => context.confirmWithin,
     retryDelay: ({ context }) => context.retryDelay,
   },
 }).createMachine({
   id: 'zkSession',
-  context: ({ input }) => ({ ...input, reason: '' }),
+  context: ({ input }) => ({ ...input, reason: '', confirmWithin: 0 }),
   initial: 'connecting',
   on: {
     CLOSE: { target: '.closed' },
@@ -129,7 +138,7 @@ export const zkSessionMachine = setup({
     connected: {
       initial: 'listening',
       on: {
-        DISCONNECTED: { target: 'suspended', actions: { type: 'because', params: { reason: 'ZooKeeper connection lost' } } },
+        DISCONNECTED: { target: 'suspended', actions: 'disconnected' },
         EXPIRED: { target: 'expired', actions: 'expiredBecause' },
       },
       states: {
