@@ -128,6 +128,8 @@ export class ZooKeeperLeadership implements Leadership {
   private retryTimer: unknown;
   private resigning: Promise<void> | undefined;
   private readonly waitingForSession = new Set<() => void>();
+  /** Sessions this master gave up (hex ids) whose lock nodes may linger until the ensemble expires them. */
+  private readonly staleSessions = new Set<string>();
 
   constructor(private readonly options: ZooKeeperLeadershipOptions) {
     validate(options);
@@ -283,6 +285,7 @@ export class ZooKeeperLeadership implements Leadership {
   }
 
   private closeClient(): void {
+    if (this.zk && this.myNode) this.staleSessions.add(this.zk.sessionId);
     this.generation++;
     this.clock.clearTimeout(this.retryTimer);
     this.zk?.close();
@@ -391,6 +394,20 @@ export class ZooKeeperLeadership implements Leadership {
     const prefix = `n-${zk.sessionId}-`;
     let children = await zk.getChildren(this.lockDir);
     if (!this.current(generation)) return;
+    if (this.myNode === undefined && this.staleSessions.size > 0) {
+      // This master's nodes from sessions it gave up: it will never act on them, so they need not
+      // hold the lock until the ensemble expires them (the next master leads sooner).
+      const stale = children.filter((name) => [...this.staleSessions].some((sid) => name.startsWith(`n-${sid}-`)));
+      for (const name of stale) {
+        await zk.remove(`${this.lockDir}/${name}`).catch((error: unknown) => {
+          if (!isZooKeeperError(error, 'NO_NODE')) throw error;
+        });
+        this.logger.info({ node: `${this.lockDir}/${name}` }, 'master HA: removed own lock node of a lost session');
+      }
+      this.staleSessions.clear();
+      if (stale.length > 0) children = await zk.getChildren(this.lockDir);
+      if (!this.current(generation)) return;
+    }
     if (this.myNode === undefined) {
       // A create cut off by a lost connection may have made the node: find it by the session's prefix.
       const existing = children.find((name) => name.startsWith(prefix));
