@@ -268,15 +268,23 @@ describe('ZooKeeperLeadership on one ZooKeeper server', () => {
     await resignAll();
   });
 
-  test('with auth, what a master stores is unreadable without the credentials', async () => {
+  test('with auth, the election’s nodes are unusable without the credentials, their parents stay open', async () => {
     const path = freshPath();
     const a = leadership(servers, path, { auth: 'ha:secret' });
     const key = await a.controlKey(() => 'secret-key');
     const b = leadership(servers, path, { auth: 'ha:secret' });
     assert.equal(await b.controlKey(() => 'other'), key);
+    const ra = new Recorder('master-1');
+    a.campaign(candidate('master-1'), ra);
+    await ra.next('elected');
     const anonymous = await rawClient(servers);
     try {
       await assert.rejects(anonymous.getData(`${path}/control-key`), (e: unknown) => isZooKeeperError(e, 'NO_AUTH'));
+      await assert.rejects(anonymous.getData(path), (e: unknown) => isZooKeeperError(e, 'NO_AUTH'));
+      await assert.rejects(anonymous.create(`${path}/lock/n-intruder-`, undefined, 'EPHEMERAL_SEQUENTIAL'), (e: unknown) => isZooKeeperError(e, 'NO_AUTH'));
+      // The parents above the election's node stay open: other clusters may live beside it.
+      const parent = path.slice(0, path.lastIndexOf('/'));
+      assert.equal(await anonymous.create(`${parent}/beside`, undefined, 'PERSISTENT'), `${parent}/beside`);
     } finally {
       anonymous.close();
     }

@@ -14,6 +14,9 @@ import type { Client, Stat } from 'node-zookeeper-client';
 /** How a node is created. */
 export type CreateMode = 'PERSISTENT' | 'PERSISTENT_SEQUENTIAL' | 'EPHEMERAL' | 'EPHEMERAL_SEQUENTIAL';
 
+/** Who may use a node this session creates: `own` = its authenticated user when it has `auth`, anyone otherwise. */
+export type NodeAccess = 'own' | 'open';
+
 /** The session as node-zookeeper-client reports it. */
 export type ZooKeeperState = 'connected' | 'connected-read-only' | 'disconnected' | 'expired' | 'auth-failed';
 
@@ -161,9 +164,12 @@ export class ZooKeeperConnection {
     return this.client.getSessionTimeout();
   }
 
-  /** Creates `path` and every missing parent, persistent; no error when it exists. */
-  mkdirp(path: string): Promise<void> {
-    return this.call(path, 'mkdirp', (done) => this.client.mkdirp(path, this.acl(), zookeeper.CreateMode.PERSISTENT, (e) => done(e, undefined)));
+  /**
+   * Creates `path` and every missing parent, persistent; no error when it exists. With `auth`,
+   * new nodes are the session user's only, unless `access` is `'open'` (e.g. for shared parents).
+   */
+  mkdirp(path: string, access: NodeAccess = 'own'): Promise<void> {
+    return this.call(path, 'mkdirp', (done) => this.client.mkdirp(path, this.acl(access), zookeeper.CreateMode.PERSISTENT, (e) => done(e, undefined)));
   }
 
   /** Creates a node and returns its path (with the sequence number, for a sequential mode). */
@@ -234,8 +240,8 @@ export class ZooKeeperConnection {
     this.pending.clear();
   }
 
-  private acl(): typeof OPEN {
-    return this.options.auth === undefined ? OPEN : CREATOR_ALL;
+  private acl(access: NodeAccess = 'own'): typeof OPEN {
+    return this.options.auth === undefined || access === 'open' ? OPEN : CREATOR_ALL;
   }
 
   private watcher(watch: (event: WatchEvent) => void): (event: { getType(): number; getPath(): string }) => void {

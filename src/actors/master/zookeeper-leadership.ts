@@ -152,7 +152,7 @@ export class ZooKeeperLeadership implements Leadership {
     for (;;) {
       const zk = await this.sessionUp(deadline);
       try {
-        await zk.mkdirp(this.options.path);
+        await this.ensurePath(zk);
         try {
           return (await zk.getData(keyPath)).data.toString('utf8');
         } catch (error) {
@@ -390,7 +390,7 @@ export class ZooKeeperLeadership implements Leadership {
     const zk = this.zk;
     const self = this.self;
     if (!zk || !self || !this.current(generation)) return;
-    await zk.mkdirp(this.lockDir);
+    await this.ensurePath(zk);
     const prefix = `n-${zk.sessionId}-`;
     let children = await zk.getChildren(this.lockDir);
     if (!this.current(generation)) return;
@@ -462,7 +462,6 @@ export class ZooKeeperLeadership implements Leadership {
     const epoch = Number(stat.czxid);
     if (this.told.role === 'elected' && this.told.epoch === epoch) return;
     const record: LeaderRecord = { ...self, epoch };
-    await zk.mkdirp(this.options.path);
     await zk.setDataIfExists(node, this.options.path, Buffer.from(JSON.stringify(record)));
     if (!this.current(generation)) return;
     this.told = { role: 'elected', epoch };
@@ -495,6 +494,16 @@ export class ZooKeeperLeadership implements Leadership {
     this.told = { role: 'standby', epoch: record?.epoch };
     this.logger.info({ leader: record }, 'master HA: standby');
     this.tell((l) => l.standby(record));
+  }
+
+  /**
+   * `<path>/lock`, creating what is missing: the parents above `<path>` open to anyone (other
+   * clusters may share them), `<path>` and its lock this master's user's only when `auth` is set.
+   */
+  private async ensurePath(zk: ZooKeeperConnection): Promise<void> {
+    const parent = this.options.path.slice(0, this.options.path.lastIndexOf('/'));
+    if (parent !== '') await zk.mkdirp(parent, 'open');
+    await zk.mkdirp(this.lockDir, 'own');
   }
 
   private sleep(ms: number): Promise<void> {
