@@ -17,3 +17,5 @@ export { exportMachine, exportMachines, machineExport, machineFormats } from './
 export type { MachineExport, MachineFormat } from './export.ts';
 export { findMachine, machineNames, machineRegistry } from './registry.ts';
 export type { MachineEntry } from './registry.ts';
+export { zkSessionMachine } from './zk-session.ts';
+export type { ZkSessionContext, ZkSessionEvent, ZkSessionInput, ZkSessionPort } from './zk-session.ts';

@@ -4,6 +4,7 @@ import { masterMachine } from './master.ts';
 import { serverMachine } from './server.ts';
 import { sessionMachine } from './session.ts';
 import { supervisorMachine } from './supervisor.ts';
+import { zkSessionMachine } from './zk-session.ts';
 
 /** One machine of Shaddock, by the name `shaddock machines <name>` and the docs use. */
 export interface MachineEntry {
@@ -28,6 +29,7 @@ export const machineRegistry: readonly MachineEntry[] = [
   entry(supervisorMachine, "one server's restart policy: watching it, backing off, restarting, leaving it down or giving up"),
   entry(lifecycleMachine, "a server process's view of itself, from booting to stopped: draining, stop hooks, components"),
   entry(sessionMachine, 'one client connection on a frontend: handshake, working, closing, closed'),
+  entry(zkSessionMachine, "a master HA master's ZooKeeper session: connecting, connected, suspended while cut off, expired, closed"),
 ];
 
 /** The names of every machine, in registry order. */

@@ -5,9 +5,12 @@ export {
   startNats,
   startRedis,
   startZookeeper,
+  startZookeeperEnsemble,
   zookeeperClasspath,
   type NatsOptions,
   type RunningService,
   type StartOptions,
+  type ZookeeperEnsemble,
+  type ZookeeperMember,
 } from './services.ts';
 export * from './cluster.ts';

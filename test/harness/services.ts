@@ -10,7 +10,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants, existsSync, rmSync, statSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -587,4 +587,144 @@ export async function startZookeeper(options: StartOptions = {}): Promise<Runnin
       };
     },
   });
+}
+
+// ---------------------------------------------------------------------------
+// A ZooKeeper ensemble
+// ---------------------------------------------------------------------------
+
+/** One member of a {@link ZookeeperEnsemble}: its data survives a stop, so it can rejoin. */
+export interface ZookeeperMember {
+  /** Its `myid` (1…n). */
+  myid: number;
+  /** Its client port on 127.0.0.1. */
+  port: number;
+  url: string;
+  /** The pid of its running process; undefined while stopped. */
+  readonly pid: number | undefined;
+  /** SIGTERM, wait for exit (SIGKILL after 5 s); idempotent while stopped. */
+  stop(): Promise<void>;
+  /** Starts it again on the same ports and data; resolves once it serves (it has rejoined a quorum). */
+  restart(): Promise<void>;
+}
+
+export interface ZookeeperEnsemble {
+  members: ZookeeperMember[];
+  /** `127.0.0.1:P1,127.0.0.1:P2,…`, for a client. */
+  connectString: string;
+  /** Stops every member and removes the ensemble's directory; idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * `size` ZooKeeper servers (`QuorumPeerMain`) on loopback forming one ensemble: a zoo.cfg each
+ * with `server.N=127.0.0.1:QUORUM:ELECTION` lines, a `myid` file in each dataDir, distinct ports,
+ * `tickTime=500` (so session timeouts of 1–10 s are allowed). Resolves once every member serves
+ * (`srvr` shows a Mode: leader or follower). With `size` 1 the one server runs standalone, but
+ * unlike {@link startZookeeper} it keeps its data across `restart()`.
+ */
+export async function startZookeeperEnsemble(size = 3, options: StartOptions = {}): Promise<ZookeeperEnsemble> {
+  if (!Number.isInteger(size) || size < 1) throw new Error(`startZookeeperEnsemble: size must be an integer ≥ 1, got ${size}`);
+  const java = requireExecutable('zookeeper', 'java', 'SHADDOCK_JAVA', 'default-jre-headless');
+  const classpath = zookeeperClasspath();
+  installSafetyNet();
+  const root = await mkdtemp(path.join(os.tmpdir(), 'shaddock-zk-ensemble-'));
+  // The safety net removes the directory if the test process dies; the members register themselves.
+  const rootTracked: Tracked = { child: undefined, tempDir: root };
+  running.add(rootTracked);
+
+  const ports: { client: number; quorum: number; election: number }[] = [];
+  const taken = new Set<number>();
+  const distinctPort = async (): Promise<number> => {
+    for (;;) {
+      const port = await freePort();
+      if (!taken.has(port)) {
+        taken.add(port);
+        return port;
+      }
+    }
+  };
+  for (let i = 0; i < size; i++) ports.push({ client: await distinctPort(), quorum: await distinctPort(), election: await distinctPort() });
+  const serverLines = size === 1 ? [] : ports.map((p, i) => `server.${i + 1}=${HOST}:${p.quorum}:${p.election}`);
+
+  const members = await Promise.all(
+    ports.map(async (p, i) => {
+      const myid = i + 1;
+      const dir = path.join(root, `zk${myid}`);
+      const dataDir = path.join(dir, 'data');
+      await mkdir(dataDir, { recursive: true });
+      await writeFile(path.join(dataDir, 'myid'), `${myid}\n`);
+      const cfg = path.join(dir, 'zoo.cfg');
+      await writeFile(
+        cfg,
+        [
+          'tickTime=500',
+          'initLimit=20',
+          'syncLimit=10',
+          `dataDir=${dataDir}`,
+          `clientPort=${p.client}`,
+          `clientPortAddress=${HOST}`,
+          'admin.enableServer=false',
+          '4lw.commands.whitelist=*',
+          'maxClientCnxns=0',
+          'forceSync=no',
+          ...serverLines,
+          '',
+        ].join('\n'),
+      );
+      const spec: ServiceSpec = {
+        name: `zookeeper ${myid}/${size}`,
+        binary: java,
+        timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS * 2,
+        url: (port) => `${HOST}:${port}`,
+        probe: async (port) => /^Mode: (leader|follower|standalone)/m.test(await fourLetterWord(port, 'srvr')),
+        // No temp dir of its own: the member's data must outlive a stop, for its restart.
+        prepare: async () => ({
+          args: ['-Xmx256m', '-Djava.net.preferIPv4Stack=true', '-cp', classpath, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfg],
+          tempDir: undefined,
+        }),
+      };
+      let service: RunningService | undefined;
+      const member: ZookeeperMember = {
+        myid,
+        port: p.client,
+        url: `${HOST}:${p.client}`,
+        get pid() {
+          return service?.pid;
+        },
+        async stop() {
+          const current = service;
+          service = undefined;
+          await current?.stop();
+        },
+        async restart() {
+          if (service) return;
+          service = await launchOnce(spec, p.client);
+        },
+      };
+      return member;
+    }),
+  );
+
+  let stopping: Promise<void> | undefined;
+  const stopAll = async (): Promise<void> => {
+    await Promise.all(members.map((m) => m.stop()));
+    running.delete(rootTracked);
+    await rm(root, { recursive: true, force: true });
+  };
+  try {
+    // Together: a member of a 3-ensemble serves only once a quorum has formed.
+    await Promise.all(members.map((m) => m.restart()));
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  return {
+    members,
+    connectString: members.map((m) => m.url).join(','),
+    stop(): Promise<void> {
+      stopping ??= stopAll();
+      return stopping;
+    },
+  };
 }
