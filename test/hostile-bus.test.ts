@@ -91,18 +91,35 @@ describe('control commands carry proof that they come from the master', () => {
     const key = newControlKey();
     let now = 1_000_000;
     const verifier = new ControlVerifier(key, 'chat-server-1', 4242, () => now);
-    const genuine = signControl(key, 'chat-server-1', 4242, 'stop', now);
+    const genuine = signControl(key, 'chat-server-1', 4242, 'stop', now, 1);
     assert.equal(verifier.refuse('stop', genuine), undefined);
     assert.equal(verifier.refuse('stop', genuine), 'replayed control command');
-    assert.match(verifier.refuse('stop', signControl(key, 'chat-server-1', 4243, 'stop', now)) ?? '', /wrong signature/);
-    assert.match(verifier.refuse('stop', signControl(key, 'chat-server-2', 4242, 'stop', now)) ?? '', /wrong signature/);
-    assert.match(verifier.refuse('stop', signControl(newControlKey(), 'chat-server-1', 4242, 'stop', now)) ?? '', /wrong signature/);
-    assert.match(verifier.refuse('stop', signControl(key, 'chat-server-1', 4242, 'stop', now - 30_001)) ?? '', /signed -?30 s from this server's clock/);
-    assert.equal(verifier.refuse('stop', signControl(key, 'chat-server-1', 4242, 'stop', now + 29_000)), undefined, 'within the window');
+    assert.match(verifier.refuse('stop', signControl(key, 'chat-server-1', 4243, 'stop', now, 1)) ?? '', /wrong signature/);
+    assert.match(verifier.refuse('stop', signControl(key, 'chat-server-2', 4242, 'stop', now, 1)) ?? '', /wrong signature/);
+    assert.match(verifier.refuse('stop', signControl(newControlKey(), 'chat-server-1', 4242, 'stop', now, 1)) ?? '', /wrong signature/);
+    assert.match(verifier.refuse('stop', signControl(key, 'chat-server-1', 4242, 'stop', now - 30_001, 1)) ?? '', /signed -?30 s from this server's clock/);
+    assert.equal(verifier.refuse('stop', signControl(key, 'chat-server-1', 4242, 'stop', now + 29_000, 1)), undefined, 'within the window');
     assert.equal(verifier.refuse('stop', {}), 'unsigned control command');
     now += 120_000;
     assert.match(verifier.refuse('stop', genuine) ?? '', /from this server's clock/, 'an old one is out of the window when its memory is gone');
     assert.match(new ControlVerifier(undefined, 'x', 1, () => now).refuse('stop', genuine) ?? '', /given no control key/);
+  });
+
+  test('fencing: once a newer master has spoken, an older one is refused; the epoch is signed', () => {
+    const key = newControlKey();
+    const now = 1_000_000;
+    // Started by the master of epoch 5.
+    const verifier = new ControlVerifier(key, 'chat-server-1', 4242, () => now, 5);
+    assert.equal(verifier.epoch, 5);
+    assert.match(verifier.refuse('stop', signControl(key, 'chat-server-1', 4242, 'stop', now, 4)) ?? '', /^stop from a deposed master \(epoch 4; this server follows epoch 5\)$/);
+    assert.equal(verifier.refuse('adopt', signControl(key, 'chat-server-1', 4242, 'adopt', now, 9)), undefined, 'a new leader adopts it');
+    assert.equal(verifier.epoch, 9);
+    assert.match(verifier.refuse('stop', signControl(key, 'chat-server-1', 4242, 'stop', now, 5)) ?? '', /deposed master \(epoch 5; this server follows epoch 9\)/, 'the master that started it is deposed now');
+    assert.equal(verifier.refuse('stop', signControl(key, 'chat-server-1', 4242, 'stop', now, 9)), undefined, 'the leader itself is obeyed');
+    // The epoch is under the MAC: raising it on a captured command breaks the signature.
+    const captured = signControl(key, 'chat-server-1', 4242, 'stop', now, 9);
+    assert.match(verifier.refuse('stop', { ...captured, epoch: 10 }) ?? '', /wrong signature/);
+    assert.equal(verifier.refuse('stop', { at: captured.at, nonce: captured.nonce, mac: captured.mac }), 'unsigned control command');
   });
 });
 
@@ -181,7 +198,7 @@ describe('a storm of malformed messages on every subject the chat cluster subscr
     const before = (await cluster.list()).find((row) => row.id === 'chat-server-1')!;
     const ask = async (command: unknown) => decode<{ ok: boolean; error?: string }>((await bus.nc.request(names.sys('chat-server-1'), encode(command), { timeout: 5_000 })).data);
     assert.deepEqual(await ask({ command: 'stop' }), { ok: false, error: 'refused: unsigned control command' });
-    const forged = await ask({ command: 'stop', at: Date.now(), nonce: '00', mac: 'ab'.repeat(32) });
+    const forged = await ask({ command: 'stop', at: Date.now(), nonce: '00', epoch: Date.now(), mac: 'ab'.repeat(32) });
     assert.equal(forged.ok, false);
     assert.match(forged.error ?? '', /^refused: control command with a wrong signature/);
     assert.equal((await ask({ command: 'ping' })).ok, true);

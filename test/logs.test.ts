@@ -224,7 +224,7 @@ describe('a process that cannot start logs why once, as JSON, and exits 1', () =
   });
 
   for (const { name, setup, env, expected } of [
-    { name: "app.enable('masterHA')", setup: "app.enable('masterHA');", env: {}, expected: /masterHA is not supported yet/ },
+    { name: "app.enable('masterHA') with no ZooKeeper", setup: "app.enable('masterHA');", env: {}, expected: /masterHA is enabled but no ZooKeeper is given/ },
     { name: 'no nats-server on PATH', setup: '', env: { PATH: '/nonexistent' }, expected: /"nats-server" is not on PATH/ },
   ]) {
     test(`a daemon master that fails (${name}): one line on the CLI's stderr, one JSON error line in the log`, async () => {

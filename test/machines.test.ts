@@ -259,8 +259,11 @@ class ScriptedLeadership implements Leadership {
     if (!this.silent) queueMicrotask(() => listener.standby(undefined));
   }
 
-  elect = (): void => this.listener?.elected(1);
+  elect = (epoch = 1): void => this.listener?.elected(epoch);
   lose = (reason: string): void => this.listener?.lost(reason);
+  suspend = (reason: string): void => this.listener?.suspended(reason);
+  resume = (): void => this.listener?.resumed();
+  standby = (): void => this.listener?.standby(undefined);
   resign = async (): Promise<void> => {};
   controlKey = async (fresh: () => string): Promise<string> => fresh();
 }
@@ -280,12 +283,13 @@ function masterUnderTest(ha: boolean, { connect = async () => {}, now = () => Da
   const machine = masterMachine.provide({
     actors: {
       connect: fromPromise<void, MasterContext>(connect),
-      startServers: fromPromise<void, MasterContext>(async () => void announced.push('startServers')),
+      adoptServers: fromPromise<void, MasterContext>(async () => void announced.push('adoptServers')),
       stopServers: fromPromise<void, MasterContext>(async () => void announced.push('stopServers')),
     },
     actions: {
       campaign: () => leadership.campaign({ id: 'master-server-1', host: '127.0.0.1', port: 0, pid: process.pid }, leadershipEvents((event) => actor.send(event), now)),
       announceAllStarted: () => void announced.push('allStarted'),
+      release: () => void announced.push('release'),
     },
   });
   const actor = createActor(machine, { input: { masterId: 'master-server-1' } });
@@ -301,10 +305,10 @@ function masterUnderTest(ha: boolean, { connect = async () => {}, now = () => Da
 describe('master machine', () => {
   test('without HA it leads at once, starts servers, and announces when all started', async () => {
     const { actor, announced } = masterUnderTest(false);
-    await waitFor(actor, (s) => s.matches({ leading: 'startingServers' }));
+    await waitFor(actor, (s) => s.matches({ leading: 'adopting' }));
     actor.send({ type: 'ALL_STARTED' });
     assert.equal(stateName(actor.getSnapshot().value), 'leading.running');
-    assert.deepEqual(announced, ['startServers', 'allStarted']);
+    assert.deepEqual(announced, ['adoptServers', 'allStarted']);
     assert.ok(actor.getSnapshot().context.leadingSince);
   });
 
@@ -315,7 +319,69 @@ describe('master machine', () => {
     scripted.elect();
     assert.ok(actor.getSnapshot().matches('leading'));
     scripted.lose('session expired');
+    assert.ok(actor.getSnapshot().matches('electing'), 'it waits for the new campaign');
+    assert.equal(actor.getSnapshot().context.reason, 'session expired');
+    scripted.standby();
     assert.ok(actor.getSnapshot().matches('standby'));
+    assert.deepEqual(announced, ['adoptServers', 'release']);
+  });
+
+  test('a suspended leader releases its servers at once, and adopts them afresh when resumed, in the same term', async () => {
+    const { actor, announced, scripted, states } = masterUnderTest(true);
+    await waitFor(actor, (s) => s.matches('standby'));
+    scripted.elect(41);
+    await waitFor(actor, () => announced.length === 1);
+    actor.send({ type: 'ALL_STARTED' });
+    scripted.suspend('ZooKeeper connection lost');
+    assert.ok(actor.getSnapshot().matches('suspended'));
+    assert.equal(actor.getSnapshot().context.reason, 'ZooKeeper connection lost');
+    assert.deepEqual(announced, ['adoptServers', 'allStarted', 'release'], 'released on entering suspended, before anything else');
+    // Nothing a leader does while suspended: no ALL_STARTED taken, no second release.
+    actor.send({ type: 'ALL_STARTED' });
+    assert.ok(actor.getSnapshot().matches('suspended'));
+    scripted.resume();
+    assert.equal(stateName(actor.getSnapshot().value), 'leading.adopting');
+    assert.equal(actor.getSnapshot().context.epoch, 41, 'the same term');
+    await waitFor(actor, () => announced.length === 4);
+    assert.deepEqual(announced, ['adoptServers', 'allStarted', 'release', 'adoptServers']);
+    assert.deepEqual(states, ['connecting', 'electing', 'standby', 'leading.adopting', 'leading.running', 'suspended', 'leading.adopting']);
+  });
+
+  test('a suspension that ends in loss goes electing without a second release, then leads a new term', async () => {
+    const { actor, announced, scripted } = masterUnderTest(true);
+    await waitFor(actor, (s) => s.matches('standby'));
+    scripted.elect(5);
+    scripted.suspend('ZooKeeper connection lost');
+    scripted.lose('session not confirmed within 2/3 of its timeout');
+    assert.ok(actor.getSnapshot().matches('electing'));
+    assert.equal(announced.filter((a) => a === 'release').length, 1);
+    scripted.elect(9);
+    assert.equal(stateName(actor.getSnapshot().value), 'leading.adopting');
+    assert.equal(actor.getSnapshot().context.epoch, 9);
+  });
+
+  test('a standby whose session is lost waits electing again; suspension and resumption of a standby change nothing', async () => {
+    const { actor, announced, scripted } = masterUnderTest(true);
+    await waitFor(actor, (s) => s.matches('standby'));
+    scripted.suspend('ZooKeeper connection lost');
+    assert.ok(actor.getSnapshot().matches('standby'));
+    scripted.resume();
+    assert.ok(actor.getSnapshot().matches('standby'));
+    scripted.lose('session expired');
+    assert.ok(actor.getSnapshot().matches('electing'));
+    assert.deepEqual(announced, [], 'a standby has nothing to release');
+  });
+
+  test('STOP while suspended stops without adopting again', async () => {
+    const { actor, announced, scripted } = masterUnderTest(true);
+    await waitFor(actor, (s) => s.matches('standby'));
+    scripted.elect();
+    scripted.suspend('ZooKeeper connection lost');
+    actor.send({ type: 'STOP' });
+    await waitFor(actor, (s) => s.status === 'done');
+    scripted.resume();
+    assert.ok(actor.getSnapshot().matches('stopped'));
+    assert.deepEqual(announced.filter((a) => a !== 'adoptServers'), ['release', 'stopServers']);
   });
 
   test('STOP from any state stops servers and ends stopped; a second STOP changes nothing', async () => {
@@ -325,7 +391,7 @@ describe('master machine', () => {
     actor.send({ type: 'STOP' });
     await waitFor(actor, (s) => s.status === 'done');
     assert.ok(actor.getSnapshot().matches('stopped'));
-    assert.deepEqual(announced, ['startServers', 'stopServers']);
+    assert.deepEqual(announced, ['adoptServers', 'stopServers']);
   });
 
   test('a connection failure ends in failed with the reason', async () => {
@@ -342,7 +408,7 @@ describe('master machine', () => {
   test('with the immediate leadership it goes electing → leading at once, leading since the runtime’s clock', async () => {
     const { actor, states } = masterUnderTest(false, { now: () => 42 });
     await waitFor(actor, (s) => s.matches('leading'));
-    assert.deepEqual(states, ['connecting', 'electing', 'leading.startingServers']);
+    assert.deepEqual(states, ['connecting', 'electing', 'leading.adopting']);
     assert.equal(actor.getSnapshot().context.leadingSince, 42);
   });
 
@@ -351,11 +417,11 @@ describe('master machine', () => {
     await waitFor(actor, (s) => s.matches('standby'));
     assert.deepEqual(states, ['connecting', 'electing', 'standby']);
     assert.equal(actor.getSnapshot().context.leadingSince, undefined);
-    actor.send({ type: 'ELECTED', at: 1_234 });
-    assert.equal(stateName(actor.getSnapshot().value), 'leading.startingServers');
+    actor.send({ type: 'ELECTED', at: 1_234, epoch: 7 });
+    assert.equal(stateName(actor.getSnapshot().value), 'leading.adopting');
     assert.equal(actor.getSnapshot().context.leadingSince, 1_234);
     await waitFor(actor, () => announced.length > 0);
-    assert.deepEqual(announced, ['startServers']);
+    assert.deepEqual(announced, ['adoptServers']);
   });
 
   test('lost leadership steps down to standby, and a later election leads again', async () => {
@@ -365,15 +431,15 @@ describe('master machine', () => {
     scripted.elect();
     assert.equal(actor.getSnapshot().context.leadingSince, 10);
     scripted.lose('ZooKeeper session expired');
-    assert.ok(actor.getSnapshot().matches('standby'));
+    assert.ok(actor.getSnapshot().matches('electing'));
     now = 20;
     scripted.elect();
-    assert.equal(stateName(actor.getSnapshot().value), 'leading.startingServers');
+    assert.equal(stateName(actor.getSnapshot().value), 'leading.adopting');
     assert.equal(actor.getSnapshot().context.leadingSince, 20);
     // One campaign for the master's whole life: the election itself reports each change.
     assert.equal(scripted.campaigns, 1);
-    await waitFor(actor, () => announced.length === 2);
-    assert.deepEqual(announced, ['startServers', 'startServers']);
+    await waitFor(actor, () => announced.length === 3);
+    assert.deepEqual(announced, ['adoptServers', 'release', 'adoptServers']);
   });
 
   for (const [waiting, silent] of [['electing', true], ['standby', false]] as const) {

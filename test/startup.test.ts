@@ -82,19 +82,38 @@ function beforeStart(dir: string, line: string): void {
   writeFileSync(entry, text.replace('await app.start();', `${line}\nawait app.start();`));
 }
 
-describe('a setting that is not supported yet stops start-up with one line saying so', () => {
+describe('a setting that is not supported yet, or incomplete, stops start-up with one line saying so', () => {
   for (const daemon of [false, true]) {
-    test(`app.enable('masterHA') on the master${daemon ? ' (daemon)' : ''}`, async () => {
+    test(`app.enable('masterHA') with no ZooKeeper given${daemon ? ' (daemon)' : ''}`, async () => {
       const dir = copyApp('masterha');
       beforeStart(dir, "app.enable('masterHA');");
       const result = await runCli(['start', '-d', dir, '-e', 'test', '--nats', nats.url, ...(daemon ? ['-D'] : [])]);
       assert.equal(result.code, 1, `exit code; stdout: ${result.stdout}`);
-      assert.match(result.stderr, /masterHA is not supported yet: master HA needs a leader election/);
+      assert.match(result.stderr, /app\.set\('masterHAConfig'\).*server.*masterHA is enabled but no ZooKeeper is given/);
       assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
       assert.deepEqual(processesOf(dir), []);
       assert.equal(existsSync(runFilePath(dir, 'test')), false);
     });
   }
+
+  test("app.enable('masterHA') with the embedded broker, which dies with its master", async () => {
+    const dir = copyApp('masterha-embedded');
+    beforeStart(dir, "app.enable('masterHA'); app.set('masterHAConfig', { server: '127.0.0.1:2181' });");
+    const result = await runCli(['start', '-d', dir, '-e', 'test']);
+    assert.equal(result.code, 1, `exit code; stdout: ${result.stdout}`);
+    assert.match(result.stderr, /master\.json.*nats.*masterHA needs a NATS server that outlives a master/);
+    assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+    assert.deepEqual(processesOf(dir), []);
+  });
+
+  test("a bad masterHAConfig field is named", async () => {
+    const dir = copyApp('masterha-bad');
+    beforeStart(dir, "app.enable('masterHA'); app.set('masterHAConfig', { server: '127.0.0.1:2181', timeout: 'soon' });");
+    const result = await runCli(['start', '-d', dir, '-e', 'test', '--nats', nats.url]);
+    assert.equal(result.code, 1, `exit code; stdout: ${result.stdout}`);
+    assert.match(result.stderr, /masterHAConfig.*timeout.*expected the session timeout in ms, an integer from 1000 to 600000, got "soon"/);
+    assert.deepEqual(processesOf(dir), []);
+  });
 
   test("app.enable('globalChannel') on a server", async () => {
     const dir = copyApp('globalchannel');

@@ -59,10 +59,11 @@ const isStrings = (v: unknown): boolean => Array.isArray(v) && v.every(isString)
 export const checkSysCommand: Check<SysCommand> = (value) => {
   const map = record(value, 'a sys command');
   const command = field<string>(map, 'command', isString, 'a string');
-  if (command !== 'stop' && command !== 'ping') fail(`field "command": expected "stop" or "ping", got ${JSON.stringify(command)}`);
+  if (command !== 'stop' && command !== 'adopt' && command !== 'ping') fail(`field "command": expected "stop", "adopt" or "ping", got ${JSON.stringify(command)}`);
   // The proof is checked for what it proves by control.ts; here only that it could be one. Absent, it is refused there.
   field(map, 'at', isNumber, 'a number', true);
   field(map, 'nonce', isString, 'a string', true);
+  field(map, 'epoch', isNumber, 'a number', true);
   field(map, 'mac', isString, 'a string', true);
   return map as unknown as SysCommand;
 };

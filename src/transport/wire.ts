@@ -38,18 +38,20 @@ export type RpcReply = { ok: true; result: unknown } | { ok: false; error: WireE
 // ---- sys.<serverId> -------------------------------------------------------------------------
 
 /**
- * `sys.<serverId>` request: control of one server process, sent by the master (`stop`, when it
- * stops that server). `stop` carries proof that it comes from the server's master (control.ts:
- * an HMAC over server, pid, command, time and nonce); one without valid proof is refused. `ping`
- * needs none and changes nothing.
+ * `sys.<serverId>` request: control of one server process, sent by the leading master: `stop`,
+ * when it stops that server; `adopt`, when a new leader takes the running server over. Both carry
+ * proof that they come from a master of the server's cluster (control.ts: an HMAC over server,
+ * pid, command, time, nonce and the master's epoch); one without valid proof, or from a master
+ * older than the newest the server has obeyed, is refused. `ping` needs none and changes nothing.
  */
-export type SysCommand = { command: 'stop'; at: number; nonce: string; mac: string } | { command: 'ping' };
+export type SysCommand = { command: 'stop' | 'adopt'; at: number; nonce: string; epoch: number; mac: string } | { command: 'ping' };
 
 /**
- * `sys.<serverId>` reply, from the server process: its lifecycle state when the request came and
- * its pid (the master's proof of life for that process), or why it refused.
+ * `sys.<serverId>` reply, from the server process: its lifecycle state when the request came, its
+ * pid (the master's proof of life for that process) and the epoch of the newest master it obeys;
+ * or why it refused.
  */
-export type SysReply = { ok: true; state: string; pid: number } | { ok: false; error: string };
+export type SysReply = { ok: true; state: string; pid: number; epoch: number } | { ok: false; error: string };
 
 // ---- hb ---------------------------------------------------------------------------------------
 

@@ -82,6 +82,7 @@ export class Application {
       remotesOf: (serverType) => this.remoteDefinitions.get(serverType) ?? new Map(),
       enabled: (feature) => this.enabled(feature),
       connectorConfig: () => (this.settings.get('connectorConfig') as ConnectorConfig | undefined) ?? {},
+      masterHAConfig: () => this.settings.get('masterHAConfig'),
       attach: (runtime) => {
         this.runtime = runtime;
       },

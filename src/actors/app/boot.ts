@@ -34,7 +34,9 @@ export function chooseRole(config: ClusterConfig, base: string, env: string, ser
 export async function startRole<App>(role: Role, host: AppHost<App>, config: ClusterConfig): Promise<RunningRole> {
   if (role.kind === 'master') {
     const { runMaster } = await import('../master/master.ts');
-    return runMaster(host, config, { entry: findEntry(host.base) });
+    const { masterHA } = await import('../master/ha.ts');
+    const ha = await masterHA(host, config);
+    return runMaster(host, ha?.config ?? config, { entry: findEntry(host.base), ...(ha ? { leadership: ha.leadership } : {}) });
   }
   const { runServer } = await import('../server/server-process.ts');
   return runServer(host, config, role.entry);

@@ -2,11 +2,10 @@ import type { AppHost } from './host.ts';
 
 /**
  * Settings `app.enable()` accepts that Shaddock does not implement yet, and why. Each is rejected
- * where it would take effect (masterHA by the master, globalChannel by a server) when that process
+ * where it would take effect (globalChannel by a server) when that process
  * starts: a setting that silently does nothing is worse than none.
  */
 const notYetSupported = {
-  masterHA: "master HA needs a leader election (ZooKeeper), which is not built; remove app.enable('masterHA') and run one master",
   globalChannel: "global channels need a shared store (Redis), which is not built; remove app.enable('globalChannel') and use the local channelService",
 } as const;
 

@@ -49,6 +49,8 @@ export interface AppHost<App = unknown> {
   enabled(feature: Feature): boolean;
   /** The frontend's client settings (`app.set('connectorConfig', ...)`). */
   connectorConfig(): ConnectorConfig;
+  /** Master HA's election settings (`app.set('masterHAConfig', ...)`), unchecked. */
+  masterHAConfig(): unknown;
   /** The process's NATS side is up (or, with `undefined`, going down). */
   attach(runtime: AppRuntime | undefined): void;
   /** Makes a service available to `app.get(name)`. */

@@ -88,11 +88,10 @@ export class LeadImmediately implements Leadership {
  */
 export function leadershipEvents(send: (event: MasterEvent) => void, now: () => number): LeadershipListener {
   return {
-    elected: () => send({ type: 'ELECTED', at: now() }),
+    elected: (epoch) => send({ type: 'ELECTED', at: now(), epoch }),
     standby: () => send({ type: 'STANDBY' }),
-    // Until the machine has a `suspended` state (master HA), a suspension is a loss.
-    suspended: (reason) => send({ type: 'LEADERSHIP_LOST', reason }),
-    resumed: () => {},
+    suspended: (reason) => send({ type: 'SUSPENDED', reason }),
+    resumed: () => send({ type: 'RESUMED' }),
     lost: (reason) => send({ type: 'LEADERSHIP_LOST', reason }),
   };
 }

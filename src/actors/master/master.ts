@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { createActor, fromPromise } from 'xstate';
 import { childSpecOf, inStopOrder } from '../../config/child-spec.ts';
@@ -21,7 +21,6 @@ import { LivenessProbe } from './liveness.ts';
 import { BusHealth } from './bus-health.ts';
 import { reportDropsTo } from '../runtime/drops.ts';
 import { guardOf } from '../../transport/inbound.ts';
-import { unsupportedFeature } from '../app/features.ts';
 import type { AppHost } from '../app/host.ts';
 import { Router } from '../rpc/router.ts';
 import { openCallLayer } from '../server/call-layer.ts';
@@ -64,9 +63,13 @@ export class Master<App = unknown> {
   private bus: BusHealth | undefined;
   private calls: PendingCalls | undefined;
   private readonly subjects: Subjects;
-  private readonly adminToken: string;
-  /** Signs this master's control commands; given to each server at spawn, never sent over NATS. */
-  private readonly controlKey = newControlKey();
+  /** master.json's, or derived from the control key (so that every master of an HA cluster has the same). */
+  private adminToken = '';
+  /**
+   * Signs the leader's control commands; given to each server at spawn, never sent over NATS.
+   * The cluster's, from the leadership (shared by every master of an HA cluster); set on connect.
+   */
+  private controlKey = '';
   private readonly servers = new Map<string, SupervisedServer>();
   /** Passes SIGHUP (reopen the log file) on to the servers. */
   private readonly hangups = new HangupRelay(() => this.servers.values());
@@ -86,18 +89,18 @@ export class Master<App = unknown> {
     this.clock = options.clock ?? systemClock;
     this.startedAt = this.clock.wall();
     this.subjects = buildSubjects(config.master.prefix, config.master.cluster);
-    this.adminToken = config.master.adminToken ?? randomBytes(16).toString('hex');
     this.leadership = options.leadership ?? new LeadImmediately();
     const machine = masterMachine.provide({
       actors: {
         connect: fromPromise<void, MasterContext>(() => (this.connecting = this.connect())),
-        startServers: fromPromise<void, MasterContext>(async () => this.startServers()),
+        adoptServers: fromPromise<void, MasterContext>(async () => this.adoptServers()),
         stopServers: fromPromise<void, MasterContext>(() => this.shutdown()),
       },
       actions: {
         // The time of an election is read here, not in the machine.
         campaign: () => this.leadership.campaign({ id: config.master.id, host: config.master.host, port: config.master.port ?? 0, pid: process.pid }, leadershipEvents((event) => this.onLeadership(event), () => this.clock.wall())),
         announceAllStarted: () => this.announceAllStarted(),
+        release: () => this.release(),
       },
     });
     this.actor = createActor(machine, { input: { masterId: config.master.id } });
@@ -114,10 +117,10 @@ export class Master<App = unknown> {
   }
 
   start(): Promise<void> {
-    const unsupported = unsupportedFeature(this.host, 'masterHA');
-    if (unsupported) {
-      notify({ type: 'shaddock:failed', error: unsupported.message });
-      return Promise.reject(unsupported);
+    if (this.host.enabled('masterHA') && !this.options.leadership) {
+      const error = new Error("masterHA is enabled but this master was given no election: start it with app.start() or shaddock start");
+      notify({ type: 'shaddock:failed', error: error.message });
+      return Promise.reject(error);
     }
     const log = this.host.logger;
     const removeStopSignals = stopOnSignals(() => this.actor.send({ type: 'STOP' }));
@@ -148,8 +151,16 @@ export class Master<App = unknown> {
   }
 
   private onLeadership(event: MasterEvent): void {
-    if (event.type === 'LEADERSHIP_LOST') this.host.logger.warn({ reason: event.reason }, 'leadership lost');
+    const log = this.host.logger;
+    if (event.type === 'LEADERSHIP_LOST') log.warn({ reason: event.reason }, `leadership lost: ${event.reason}`);
+    if (event.type === 'SUSPENDED') log.warn({ reason: event.reason }, `leadership suspended: ${event.reason}; issuing no command until it is confirmed`);
+    if (event.type === 'ELECTED') log.info({ epoch: event.epoch }, `elected leader (epoch ${event.epoch})`);
     this.actor.send(event);
+  }
+
+  /** The epoch of the current term, which every command carries. */
+  private get epoch(): number {
+    return this.actor.getSnapshot().context.epoch ?? 0;
   }
 
   private async connect(): Promise<void> {
@@ -162,6 +173,8 @@ export class Master<App = unknown> {
       this.host.logger.info({ url: this.embedded.url, natsPid: this.embedded.pid }, 'started embedded nats-server');
     }
     const nc = (this.nc = await connectNats(this.nats, master.id));
+    this.controlKey = await this.leadership.controlKey(newControlKey);
+    this.adminToken = master.adminToken ?? createHash('sha256').update(`shaddock admin token|${this.controlKey}`).digest('hex').slice(0, 32);
     reportDropsTo(nc, this.host.logger);
     this.directory = new ServerDirectory(nc, this.subjects, master.heartbeatTimeout, undefined, this.clock);
     const probe = (this.probe = new LivenessProbe(
@@ -192,8 +205,8 @@ export class Master<App = unknown> {
     const callLayer = openCallLayer(nc, this.directory, this.clock);
     this.calls = callLayer.calls;
     this.host.attach({ nc, subjects: this.subjects, directory: this.directory, router, ...callLayer });
+    // Answering only while leading (adoptServers): the CLI talks to the leader.
     this.admin = new AdminServer(nc, this.subjects.admin, this.adminToken, this.control(), this.host.logger);
-    this.admin.start();
     await nc.flush();
     writeRunFile(this.config.dir, {
       masterId: master.id,
@@ -210,16 +223,19 @@ export class Master<App = unknown> {
   }
 
   /**
-   * Starts every configured server, except those already running (left by a master that died):
-   * those are adopted from their heartbeats, not started twice.
+   * Takes charge of the cluster as it is: every configured server already running (left by a
+   * master that died, or led by the one before) is adopted from its heartbeats and told the new
+   * epoch (`adopt`); the others are started.
    */
-  private async startServers(): Promise<void> {
+  private async adoptServers(): Promise<void> {
+    this.admin?.start();
     await this.discoverRunning();
-    // Idempotent: a master that leads again keeps the servers it already knows.
     for (const entry of this.config.servers) {
       if (this.servers.has(entry.id)) continue;
       const running = this.directory?.get(entry.id);
-      this.addServer(entry, running?.state === 'running' ? running : undefined);
+      const adopted = running?.state === 'running' ? running : undefined;
+      this.addServer(entry, adopted);
+      if (adopted) this.sendAdopt(entry.id, adopted.pid);
     }
     // Only now is "all servers" the whole list: an adopted server is connected at once.
     this.allAdded = true;
@@ -248,6 +264,7 @@ export class Master<App = unknown> {
             env: this.config.env,
             config: { ...this.config, master: { ...this.config.master, ...(this.nats ? { nats: this.nats } : {}) } },
             controlKey: this.controlKey,
+            epoch: this.epoch,
             warn: (message) => this.host.logger.warn(message),
           }),
         requestStop: (server) => this.requestStop(server),
@@ -261,6 +278,35 @@ export class Master<App = unknown> {
     server.start(running);
   }
 
+  /**
+   * This master no longer leads (suspended, or leadership lost): it stops supervising at once,
+   * without touching a process, and stops answering the CLI. The next leader (maybe this one
+   * again) adopts the servers as they are.
+   */
+  private release(): void {
+    this.admin?.stop();
+    for (const server of this.servers.values()) server.release();
+    const released = [...this.servers.keys()];
+    this.servers.clear();
+    this.allAdded = false;
+    this.allStartedSent = false;
+    this.host.logger.warn({ servers: released }, 'no longer leading: supervision released, every server keeps running');
+  }
+
+  /** Tells a running server that this master leads now: from then on it obeys no older master. */
+  private sendAdopt(id: string, pid: number): void {
+    const nc = this.nc;
+    if (!nc || nc.isClosed()) return;
+    const command: SysCommand = { command: 'adopt', ...signControl(this.controlKey, id, pid, 'adopt', this.clock.wall(), this.epoch) };
+    nc.request(this.subjects.sys(id), encode(command), { timeout: 1000 }).then(
+      (msg) => {
+        const reply = decode<SysReply>(msg.data);
+        if (!reply || reply.ok !== true) this.host.logger.warn({ server: id, error: (reply as { error?: string })?.error }, `server ${id} refused adoption`);
+      },
+      (error: unknown) => this.host.logger.warn({ server: id, err: error }, `server ${id} did not answer adoption`),
+    );
+  }
+
   /** NATS is back: servers given up during the outage start again. */
   private retryAfterOutage(): void {
     const retried = [...this.servers.values()].filter((server) => server.retryAfterOutage()).map((server) => server.id);
@@ -271,7 +317,7 @@ export class Master<App = unknown> {
     const nc = this.nc;
     const pid = server.pid;
     const command: SysCommand | undefined =
-      pid === undefined ? undefined : { command: 'stop', ...signControl(this.controlKey, server.id, pid, 'stop', this.clock.wall()) };
+      pid === undefined ? undefined : { command: 'stop', ...signControl(this.controlKey, server.id, pid, 'stop', this.clock.wall(), this.epoch) };
     const ask =
       nc && !nc.isClosed() && command
         ? nc.request(this.subjects.sys(server.id), encode(command), { timeout: 1000 }).then((msg) => {
@@ -280,8 +326,13 @@ export class Master<App = unknown> {
             if (!reply || reply.ok !== true) throw new Error(`stop refused: ${(reply as { error?: string })?.error ?? 'no reason'}`);
           })
         : Promise.reject(new Error('no NATS'));
-    // A server that does not answer on NATS still gets a graceful stop through its signal handler.
-    ask.catch(() => {
+    // A server that does not answer on NATS still gets a graceful stop through its signal handler;
+    // but not one that refused because a newer master leads it (fencing): that one is not ours.
+    ask.catch((error: unknown) => {
+      if (/deposed master/.test((error as Error)?.message ?? '')) {
+        this.host.logger.error({ server: server.id, err: error }, `server ${server.id} follows a newer master: this one is deposed and does not stop it`);
+        return;
+      }
       const pid = server.pid;
       try {
         if (pid !== undefined) process.kill(pid, 'SIGTERM');

@@ -16,6 +16,8 @@ export interface SpawnServerOptions {
   config: ClusterConfig;
   /** The key the master signs control commands with (transport/control.ts), given in `SHADDOCK_CONTROL_KEY`. */
   controlKey?: string;
+  /** The spawning master's epoch (fencing), given in `SHADDOCK_EPOCH`: the server obeys no older master. */
+  epoch?: number;
   /**
    * Where a server with `cpu` that cannot be bound is reported (once per process, whatever the
    * number of such servers). Default `console.warn`.
@@ -132,6 +134,7 @@ export function serverCommand(server: ServerEntry, options: SpawnServerOptions):
       SHADDOCK_SERVER: JSON.stringify(server),
       SHADDOCK_CONFIG: JSON.stringify({ ...options.config, master: { ...options.config.master, adminToken: undefined } }),
       ...(options.controlKey ? { SHADDOCK_CONTROL_KEY: options.controlKey } : {}),
+      ...(options.epoch !== undefined ? { SHADDOCK_EPOCH: String(options.epoch) } : {}),
     },
   };
 }

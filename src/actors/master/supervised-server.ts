@@ -50,6 +50,8 @@ export class SupervisedServer {
   private heldKill: unknown;
   /** It reached `failed` while the bus was unhealthy: {@link retryAfterOutage} gives it another go. */
   private failedInOutage = false;
+  /** No longer supervised by this master ({@link release}). */
+  private released = false;
 
   constructor(
     readonly entry: ServerEntry,
@@ -147,6 +149,7 @@ export class SupervisedServer {
   }
 
   heartbeat(pid: number): void {
+    if (this.released) return;
     this.server.send({ type: 'HEARTBEAT', pid, at: this.clock.wall() });
   }
 
@@ -181,6 +184,20 @@ export class SupervisedServer {
     this.supervisor.send({ type: 'START' });
     this.server.send({ type: 'START', at: this.clock.wall() });
     return true;
+  }
+
+  /**
+   * Stops supervising without touching the process (this master no longer leads): its machines
+   * stop, its timers are cleared, and nothing it hears of the process is acted on any more. The
+   * process keeps serving; the next leader adopts it.
+   */
+  release(): void {
+    this.released = true;
+    this.releaseKill();
+    if (this.watch !== undefined) this.clock.clearInterval(this.watch);
+    this.watch = undefined;
+    this.supervisor.stop();
+    this.server.stop();
   }
 
   row(now: number, info: ServerInfo | undefined): ServerRow {
@@ -255,13 +272,13 @@ export class SupervisedServer {
   private spawn(): void {
     const child = this.effects.spawn(this);
     this.child = child;
-    child.once('spawn', () => this.server.send({ type: 'SPAWNED', pid: child.pid ?? -1 }));
+    child.once('spawn', () => this.released || this.server.send({ type: 'SPAWNED', pid: child.pid ?? -1 }));
     child.once('error', (error) => {
-      if (child.pid === undefined) this.server.send({ type: 'SPAWN_FAILED', error: error.message });
+      if (child.pid === undefined && !this.released) this.server.send({ type: 'SPAWN_FAILED', error: error.message });
     });
     child.once('exit', (code, signal) => {
       if (this.child === child) this.child = undefined;
-      this.server.send({ type: 'EXITED', code, signal, at: this.clock.wall() });
+      if (!this.released) this.server.send({ type: 'EXITED', code, signal, at: this.clock.wall() });
     });
   }
 

@@ -46,6 +46,7 @@ export class ServerProcess<App = unknown> {
   private clients: ClientServices<App> | undefined;
   private connectorSettings: ConnectorSettings | undefined;
   private readonly control: ControlVerifier;
+  private startAllRan = false;
   private subscriptions: Subscription[] = [];
   private heartbeat: unknown;
   private readonly remotes: RemoteTable;
@@ -61,7 +62,7 @@ export class ServerProcess<App = unknown> {
     private readonly clock: Clock = systemClock,
   ) {
     this.startedAt = clock.wall();
-    this.control = new ControlVerifier(controlKeyOf(config), entry.id, process.pid, () => clock.wall());
+    this.control = new ControlVerifier(controlKeyOf(config), entry.id, process.pid, () => clock.wall(), epochOf());
     this.subjects = buildSubjects(config.master.prefix, config.master.cluster);
     this.remotes = new RemoteTable(entry.id);
     const machine = lifecycleMachine.provide({
@@ -161,10 +162,11 @@ export class ServerProcess<App = unknown> {
       subscribeGuarded(nc, this.subjects.sys(this.entry.id), {
         kind: 'sys',
         check: checkSysCommand,
-        // Only the master that runs this server may stop it (docs/protocol.md, sys).
-        authorize: (request) => (request.command === 'stop' ? this.control.refuse('stop', request) : undefined),
+        // Only the leading master may stop or adopt this server (docs/protocol.md, sys).
+        authorize: (request) => (request.command === 'ping' ? undefined : this.control.refuse(request.command, request)),
         handle: (request, msg) => {
-          msg.respond(encode({ ok: true, state: this.state, pid: process.pid } satisfies SysReply));
+          msg.respond(encode({ ok: true, state: this.state, pid: process.pid, epoch: this.control.epoch } satisfies SysReply));
+          if (request.command === 'adopt') this.host.logger.info({ epoch: request.epoch }, `adopted by the master of epoch ${request.epoch}`);
           if (request.command === 'stop') this.actor.send({ type: 'STOP' });
         },
         malformed: (problem): SysReply => ({ ok: false, error: problem }),
@@ -222,6 +224,9 @@ export class ServerProcess<App = unknown> {
   }
 
   private async runStartAllHooks(): Promise<void> {
+    // Once per process: a new leader announces `allStarted` again when it has adopted the cluster.
+    if (this.startAllRan) return;
+    this.startAllRan = true;
     for (const hook of this.host.afterStartAllHooks) {
       try {
         await hook(this.host.app);
@@ -284,6 +289,12 @@ function withTimeout<T>(clock: Clock, promise: Promise<T>, ms: number, what: str
  * The control key this server checks `stop` commands with: the one its master gave it at spawn,
  * else (a server started by hand next to a running master) the one in the master's run file.
  */
+/** The epoch of the master that spawned this process (0 for a server started by hand). */
+function epochOf(): number {
+  const epoch = Number(process.env.SHADDOCK_EPOCH ?? 0);
+  return Number.isSafeInteger(epoch) && epoch >= 0 ? epoch : 0;
+}
+
 function controlKeyOf(config: ClusterConfig): string | undefined {
   const fromMaster = process.env.SHADDOCK_CONTROL_KEY;
   if (fromMaster) return fromMaster;
