@@ -40,6 +40,17 @@ describe('server machine (the master’s view of one server)', () => {
     assert.equal(actor.getSnapshot().context.connectedAt, 10);
   });
 
+  test('GONE (a process heard from, ended while no master led) → crashed, spawning nothing; a heartbeat from that pid is not adopted', () => {
+    const { actor, effects, state } = serverUnderTest();
+    actor.send({ type: 'GONE', pid: 77, at: 5 });
+    assert.equal(state(), 'crashed');
+    assert.deepEqual(actor.getSnapshot().context.lastExit, { pid: 77, code: null, signal: null, at: 5 });
+    assert.deepEqual(effects, []);
+    actor.send({ type: 'START', at: 6 });
+    assert.equal(state(), 'starting');
+    assert.deepEqual(effects, ['spawn']);
+  });
+
   test('a heartbeat from another pid does not count', () => {
     const { actor, state } = serverUnderTest();
     actor.send({ type: 'START', at: 1 });

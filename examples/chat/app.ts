@@ -22,6 +22,14 @@ app.configure('all', 'gate|connector', (app) => {
   app.set('connectorConfig', { heartbeat: app.env === 'test' ? 1 : 3, useDict: true });
 });
 
+// Environment `ha`: master HA. The masters elect a leader in ZooKeeper (--zk or SHADDOCK_ZK say
+// where; 127.0.0.1:2181 otherwise); config/masterha.json lists the standby. A dead leader's
+// session ends 3 s after it dies, and a standby leads then.
+app.configure('ha', (app) => {
+  app.enable('masterHA');
+  app.set('masterHAConfig', { server: '127.0.0.1:2181', timeout: 3_000 });
+});
+
 // Chat servers say goodbye to their rooms before they stop: that before-stop hook is registered
 // by ChatRemote's constructor (app/servers/chat/remote/chatRemote.ts), which holds the rooms.
 
@@ -32,7 +40,7 @@ await app.start();
 if (app.getServerType() === 'master') {
   const { startWebServer } = await import('./web-server.ts');
   try {
-    const port = Number(process.env.SHADDOCK_WEB_PORT ?? (app.env === 'test' ? 0 : 3001));
+    const port = Number(process.env.SHADDOCK_WEB_PORT ?? (app.env === 'test' || app.env === 'ha' ? 0 : 3001));
     const web = await startWebServer({ port });
     app.logger.info({ url: web.url }, `chat page: ${web.url}`);
     process.once('exit', () => void web.close());

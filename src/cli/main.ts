@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfig } from '../config/index.ts';
+import { readStandbys } from '../config/master-ha.ts';
 import type { AdminCommand, AdminReply, AdminRequest, AdminResults } from '../transport/wire.ts';
 import type { MasterNotice } from '../actors/master/notice.ts';
 import { readRunFile } from '../actors/master/run-file.ts';
@@ -40,11 +41,14 @@ common(program.command('start'))
   .option('-D, --daemon', 'run in the background; return once every server has started')
   .option('-t, --type <serverType>', 'with -i: the type of the server to start')
   .option('-i, --id <serverId>', 'start only this server, joining the running cluster')
+  .option('--zk <hosts>', "with masterHA: the ZooKeeper ensemble, host:port[,host:port…] (overrides masterHAConfig's server and SHADDOCK_ZK)")
+  .option('--master <masterId>', 'with masterHA: run as this master of config/masterha.json (a standby, until elected)')
   // How `-D` starts the detached master: it logs to this file, and so do its servers.
   .addOption(new Option('--daemon-log <file>').hideHelp())
-  .action(async (options: CommonOptions & { daemon?: boolean; type?: string; id?: string; daemonLog?: string }) => {
+  .action(async (options: StartOptions & { type?: string; id?: string; daemonLog?: string }) => {
     const dir = resolve(options.dir);
     if (options.type && !options.id) throw new CliError('-t/--type needs -i/--id: name the server to start');
+    if (options.master && options.id) throw new CliError('--master starts a master; -i starts a server: give one of them');
     if (options.daemon) return startDaemon(dir, options);
     if (options.daemonLog) {
       daemonised = true;
@@ -53,6 +57,8 @@ common(program.command('start'))
     process.env.SHADDOCK_DIR = dir;
     process.env.SHADDOCK_ENV = options.env;
     if (options.nats) process.env.SHADDOCK_NATS_URL = options.nats;
+    if (options.zk) process.env.SHADDOCK_ZK = options.zk;
+    if (options.master) process.env.SHADDOCK_MASTER_ID = options.master;
     if (options.id) {
       process.env.SHADDOCK_SERVER_ID = options.id;
       if (options.type) process.env.SHADDOCK_SERVER_TYPE = options.type;
@@ -63,7 +69,7 @@ common(program.command('start'))
       if (!process.env.SHADDOCK_NATS_URL && run && (await loadConfig({ dir, env: options.env })).master.nats === undefined) {
         process.env.SHADDOCK_NATS_URL = run.nats.join(',');
       }
-    } else {
+    } else if (!options.master) {
       const run = readRunFile(dir, options.env);
       if (run && isAlive(run.masterPid)) {
         throw new CliError(`a master is already running for ${dir} [${options.env}] (pid ${run.masterPid}); stop it first`);
@@ -151,11 +157,29 @@ async function admin<K extends AdminCommand['command']>(options: TargetOptions, 
   }
 }
 
-async function startDaemon(dir: string, options: CommonOptions): Promise<void> {
+interface StartOptions extends CommonOptions {
+  daemon?: boolean;
+  zk?: string;
+  master?: string;
+}
+
+common(program.command('masterha'))
+  .description('with masterHA: start every standby master of config/masterha.json in the background')
+  .option('--zk <hosts>', "the ZooKeeper ensemble, host:port[,host:port…] (overrides masterHAConfig's server and SHADDOCK_ZK)")
+  .action(async (options: StartOptions) => {
+    const dir = resolve(options.dir);
+    const config = await loadConfig({ dir, env: options.env, ...(options.nats ? { natsUrl: options.nats } : {}) });
+    const standbys = readStandbys(dir, options.env, config.master);
+    if (standbys.length === 0) throw new CliError(`no standby master for ${dir} [${options.env}]: list them in config/masterha.json as { "${options.env}": [{ "id", "host", "port" }] }`);
+    for (const standby of standbys) await startDaemon(dir, { ...options, master: standby.id });
+  });
+
+async function startDaemon(dir: string, options: StartOptions): Promise<void> {
   // A bad config is reported here, precisely, rather than as "see the log".
   await loadConfig({ dir, env: options.env, ...(options.nats ? { natsUrl: options.nats } : {}) });
   const run = readRunFile(dir, options.env);
-  if (run && isAlive(run.masterPid)) {
+  // A standby (--master) joins the election next to the running leader.
+  if (!options.master && run && isAlive(run.masterPid)) {
     throw new CliError(`a master is already running for ${dir} [${options.env}] (pid ${run.masterPid}); stop it first`);
   }
   const logs = join(dir, 'logs');
@@ -166,7 +190,19 @@ async function startDaemon(dir: string, options: CommonOptions): Promise<void> {
   // and stderr: this file, so that the log holds JSON lines only.
   const outFile = join(logs, `shaddock-${options.env}.out`);
   const out = openSync(outFile, 'a');
-  const args = [process.argv[1] ?? 'shaddock', 'start', '-d', dir, '-e', options.env, '--daemon-log', logFile, ...(options.nats ? ['--nats', options.nats] : [])];
+  const args = [
+    process.argv[1] ?? 'shaddock',
+    'start',
+    '-d',
+    dir,
+    '-e',
+    options.env,
+    '--daemon-log',
+    logFile,
+    ...(options.nats ? ['--nats', options.nats] : []),
+    ...(options.zk ? ['--zk', options.zk] : []),
+    ...(options.master ? ['--master', options.master] : []),
+  ];
   // Node's warnings reach the log through the logger ('warning' events), not printed as text.
   const env = { ...process.env, NODE_NO_WARNINGS: '1' };
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out, 'ipc'], env });
@@ -180,6 +216,10 @@ async function startDaemon(dir: string, options: CommonOptions): Promise<void> {
     throw new CliError(`the master failed: ${notice.error}; see ${logFile}`);
   }
   child.unref();
+  if (notice.type === 'shaddock:standby') {
+    console.log(`master ${notice.masterId} pid ${child.pid}: standby, another master leads (log: ${logFile})`);
+    return;
+  }
   const down = notice.servers.filter((server) => server.state !== 'connected');
   console.log(`master pid ${child.pid}: ${notice.servers.length - down.length}/${notice.servers.length} servers connected (log: ${logFile})`);
   if (down.length) throw new CliError(`not connected: ${down.map((s) => `${s.id} (${s.state})`).join(', ')}`);

@@ -67,7 +67,12 @@ export type ServerEvent =
   | { type: 'HEARTBEAT'; pid: number; at: number }
   | { type: 'EXITED'; code: number | null; signal: string | null; at: number }
   | { type: 'STOP' }
-  | { type: 'KILL' };
+  | { type: 'KILL' }
+  /**
+   * A master taking over learns that the server's process, which it had heard from (pid `pid`),
+   * ended while no master led: down, as if it had crashed, for its restart policy to decide.
+   */
+  | { type: 'GONE'; pid: number; at: number };
 
 export const serverMachine = setup({
   types: {
@@ -93,6 +98,9 @@ export const serverMachine = setup({
       event.type === 'HEARTBEAT'
         ? { pid: context.pid ?? event.pid, connectedAt: context.connectedAt ?? event.at }
         : {},
+    ),
+    recordGone: assign(({ event }) =>
+      event.type === 'GONE' ? { lastExit: { pid: event.pid, code: null, signal: null, at: event.at }, pid: undefined, connectedAt: undefined } : {},
     ),
     recordExit: assign(({ context, event }) =>
       event.type === 'EXITED'
@@ -132,6 +140,7 @@ export const serverMachine = setup({
         STOP: { target: 'stopped' },
         KILL: { target: 'stopped' },
         HEARTBEAT: { guard: 'adoptable', target: '#server.live.connected', actions: 'recordAdopted' },
+        GONE: { target: 'crashed', actions: 'recordGone' },
       },
     },
     live: {

@@ -22,6 +22,8 @@ export interface Subjects {
   readonly discover: string;
   /** `<base>.admin`: CLI requests to the master. */
   readonly admin: string;
+  /** `<base>.masters`: every master answers who it is (leader and standbys). */
+  readonly masters: string;
   /** `<base>.events`: cluster-wide announcements from the master (e.g. all servers started). */
   readonly events: string;
   /** `<base>.>`: everything of this cluster. */
@@ -50,6 +52,7 @@ export function subjects(prefix: string, cluster: string): Subjects {
     heartbeat: `${base}.hb`,
     discover: `${base}.discover`,
     admin: `${base}.admin`,
+    masters: `${base}.masters`,
     events: `${base}.events`,
     all: `${base}.>`,
   };

@@ -16,6 +16,8 @@ import type {
   RpcRequest,
   ServerInfo,
   SysCommand,
+  MasterInfo,
+  MastersRequest,
 } from './wire.ts';
 
 /** A payload that decoded but is not the shape its subject carries. */
@@ -75,6 +77,19 @@ export const checkClusterEvent: Check<ClusterEvent> = (value) => {
 };
 
 export const checkDiscover: Check<DiscoverMessage> = (value) => record(value, 'a discover message') as DiscoverMessage;
+
+export const checkMastersRequest: Check<MastersRequest> = (value) => record(value, 'a masters request') as MastersRequest;
+
+export const checkMasterInfo: Check<MasterInfo> = (value) => {
+  const map = record(value, 'a master (MasterInfo)');
+  for (const name of ['id', 'host', 'state']) field(map, name, isString, 'a string');
+  for (const name of ['port', 'pid', 'startedAt']) field(map, name, isNumber, 'a number');
+  const role = field<string>(map, 'role', isString, 'a string');
+  if (role !== 'leading' && role !== 'standby') fail(`field "role": expected "leading" or "standby", got ${JSON.stringify(role)}`);
+  if (map.epoch !== null) field(map, 'epoch', isNumber, 'a number or null');
+  field(map, 'ha', isBoolean, 'true or false');
+  return map as unknown as MasterInfo;
+};
 
 export const checkServerInfo: Check<ServerInfo> = (value) => {
   const map = record(value, 'a heartbeat (ServerInfo)');

@@ -154,6 +154,10 @@ export interface ServerRow {
   reason: string | null;
   /** Malformed NATS messages this process dropped, by subject kind, as of its last heartbeat ({} when none). */
   dropped: Record<string, number>;
+  /** A master's role (`leading` or `standby`); null for servers. */
+  role: 'leading' | 'standby' | null;
+  /** A leading master's epoch (fencing token); null for standbys and servers. */
+  epoch: number | null;
 }
 
 /**
@@ -260,6 +264,33 @@ export interface PushMessage {
   binded?: boolean;
 }
 
+// ---- masters --------------------------------------------------------------------------------
+
+/**
+ * `masters` request: which masters does the cluster have? Every master answers, leader and
+ * standbys: the leader gathers the answers for `shaddock list`, and a starting master asks before
+ * it campaigns (without master HA it refuses to start next to a live one).
+ */
+export type MastersRequest = Record<string, never>;
+
+/** `masters` reply: one master, as it is when it answers. */
+export interface MasterInfo {
+  id: string;
+  host: string;
+  port: number;
+  pid: number;
+  /** Its master machine's state (`electing`, `standby`, `leading.running`, `suspended`, ...). */
+  state: string;
+  /** `leading` while it leads (any `leading.*` state), else `standby`. */
+  role: 'leading' | 'standby';
+  /** Its term's epoch while it leads; null otherwise. */
+  epoch: number | null;
+  /** Whether it runs with master HA (in an election) or alone. */
+  ha: boolean;
+  /** Epoch ms at which it started. */
+  startedAt: number;
+}
+
 // ---- every subject ----------------------------------------------------------------------------
 
 /**
@@ -278,4 +309,5 @@ export interface WireMessages {
   handled: { message: HandledBatch };
   session: { request: SessionRequest; reply: RpcReply; results: SessionResults };
   push: { message: PushMessage };
+  masters: { request: MastersRequest; reply: MasterInfo };
 }

@@ -7,8 +7,8 @@ import type { AdminCommand, AdminReply, AdminRequest, AdminResults, ServerRow } 
 
 /** What the admin commands do to the cluster: the master's side of them. */
 export interface ClusterControl {
-  /** The `list` rows: the master's, then one per server. */
-  rows(): ServerRow[];
+  /** The `list` rows: the master's, every standby master's, then one per server. */
+  rows(): Promise<ServerRow[]>;
   serverIds(): string[];
   /** Graceful stop of the given servers (all without ids), in stop order; resolves once they are down. */
   stopServers(ids?: readonly string[]): Promise<void>;
@@ -20,6 +20,8 @@ export interface ClusterControl {
   addServer(raw: Record<string, unknown>): string;
   /** Ends the master itself (after its servers are down). */
   stopMaster(): void;
+  /** Stops every standby master (master HA) and waits until each has taken the command. */
+  stopStandbys(): Promise<void>;
 }
 
 /**
@@ -88,12 +90,15 @@ export class AdminServer {
           await control.stopServers(ids);
           return { stopped: ids };
         }
+        // Standbys first: none of them may lead, and start the cluster again, once this one is gone.
+        await control.stopStandbys();
         await control.stopServers();
         // Reply first, then let the master machine finish its own stop.
         setImmediate(() => control.stopMaster());
         return { stopped: control.serverIds(), masterPid: process.pid };
       }
       case 'kill': {
+        await control.stopStandbys();
         const killed = await control.killServers();
         setImmediate(() => control.stopMaster());
         return { killed, masterPid: process.pid };

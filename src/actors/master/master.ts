@@ -11,9 +11,12 @@ import { startMastersBroker, type EmbeddedNats } from './embedded-broker.ts';
 import { connectNats } from '../../transport/nats.ts';
 import type { PendingCalls } from '../../transport/pending-calls.ts';
 import { subjects as buildSubjects, type Subjects } from '../../transport/subjects.ts';
-import type { ClusterEvent, ServerInfo, ServerRow, SysCommand, SysReply } from '../../transport/wire.ts';
-import { newControlKey, signControl } from '../../transport/control.ts';
+import type { ClusterEvent, MasterInfo, ServerInfo, ServerRow, SysCommand, SysReply } from '../../transport/wire.ts';
+import { ControlVerifier, newControlKey, signControl } from '../../transport/control.ts';
+import { subscribeGuarded } from '../../transport/inbound.ts';
+import { checkSysCommand } from '../../transport/wire-check.ts';
 import { AdminServer, type ClusterControl } from './admin-server.ts';
+import { describeMaster, MastersSubject } from './masters.ts';
 import { notify } from './notice.ts';
 
 export type { MasterNotice } from './notice.ts';
@@ -59,6 +62,7 @@ export class Master<App = unknown> {
   private nats: NatsSettings | undefined;
   private directory: ServerDirectory | undefined;
   private admin: AdminServer | undefined;
+  private masters: MastersSubject | undefined;
   private probe: LivenessProbe | undefined;
   private bus: BusHealth | undefined;
   private calls: PendingCalls | undefined;
@@ -71,6 +75,11 @@ export class Master<App = unknown> {
    */
   private controlKey = '';
   private readonly servers = new Map<string, SupervisedServer>();
+  /**
+   * Server id → the last process heard running (also while standby), and whether it then said it
+   * was stopping: how a new leader tells a server that went down in a gap from one stopped on purpose.
+   */
+  private readonly heard = new Map<string, { pid: number; stopped: boolean }>();
   /** Passes SIGHUP (reopen the log file) on to the servers. */
   private readonly hangups = new HangupRelay(() => this.servers.values());
   private readonly actor;
@@ -135,6 +144,10 @@ export class Master<App = unknown> {
       watchState(this.actor, (state, snapshot) => {
         log.info({ state }, `master ${state}`);
         if (snapshot.matches('leading')) resolve();
+        if (snapshot.matches('standby')) {
+          notify({ type: 'shaddock:standby', masterId: this.config.master.id });
+          resolve();
+        }
         if (snapshot.status !== 'done') return;
         removeSignals();
         const failed = snapshot.matches('failed');
@@ -187,6 +200,7 @@ export class Master<App = unknown> {
       (id, pid) => this.servers.get(id)?.heartbeat(pid),
     ));
     this.directory.on('heartbeat', (info) => {
+      if (info.state === 'running') this.heard.set(info.id, { pid: info.pid, stopped: false });
       const server = this.servers.get(info.id);
       if (server) this.hangups.heartbeat(server, info.pid);
       // Only a server that is serving counts as connected; `starting` is still on its way.
@@ -195,6 +209,9 @@ export class Master<App = unknown> {
       // A live one counts once it answers a ping (liveness.ts); one that is down is adopted.
       if (server.live) probe.probe(info.id);
       else server.heartbeat(info.pid);
+    });
+    this.directory.on('down', (info, why) => {
+      if (why === 'stopped') this.heard.set(info.id, { pid: info.pid, stopped: true });
     });
     this.directory.start();
     probe.start();
@@ -207,7 +224,57 @@ export class Master<App = unknown> {
     this.host.attach({ nc, subjects: this.subjects, directory: this.directory, router, ...callLayer });
     // Answering only while leading (adoptServers): the CLI talks to the leader.
     this.admin = new AdminServer(nc, this.subjects.admin, this.adminToken, this.control(), this.host.logger);
+    this.masters = new MastersSubject(nc, this.subjects, () => this.info());
+    this.refuseNextTo(await this.masters.others());
+    this.masters.answer();
+    this.answerSys(nc);
     await nc.flush();
+  }
+
+  /** Whether this master runs with master HA (in an election), not alone. */
+  private get ha(): boolean {
+    return this.host.enabled('masterHA');
+  }
+
+  /**
+   * Without master HA a master runs alone: it refuses to start next to a live master of its
+   * cluster on the same NATS, naming it. With master HA it refuses next to one that runs alone, or
+   * one with its own id.
+   */
+  private refuseNextTo(others: readonly MasterInfo[]): void {
+    const { master } = this.config;
+    const where = `cluster "${master.cluster}" (prefix "${master.prefix}") on this NATS`;
+    if (!this.ha && others.length > 0) {
+      throw new Error(`another master already runs ${where}: ${others.map(describeMaster).join(', ')}; stop it first, or enable masterHA to run standby masters`);
+    }
+    const alone = others.find((other) => !other.ha);
+    if (alone) throw new Error(`a master without masterHA already runs ${where}: ${describeMaster(alone)}; stop it first`);
+    const twin = others.find((other) => other.id === master.id);
+    if (twin) throw new Error(`a master with this id already runs ${where}: ${describeMaster(twin)}; give each master its own id (masterha.json)`);
+  }
+
+  /** This master as the `masters` subject tells it. */
+  private info(): MasterInfo {
+    const snapshot = this.actor.getSnapshot();
+    const leading = snapshot.matches('leading');
+    const { master } = this.config;
+    return {
+      id: master.id,
+      host: master.host,
+      port: master.port ?? 0,
+      pid: process.pid,
+      state: this.state,
+      role: leading ? 'leading' : 'standby',
+      epoch: leading ? (snapshot.context.epoch ?? null) : null,
+      ha: this.ha,
+      startedAt: this.startedAt,
+    };
+  }
+
+  /** The leader's run file, which the CLI finds the cluster by. Written when it starts to lead. */
+  private writeRunFile(): void {
+    const { master } = this.config;
+    if (!this.nats) return;
     writeRunFile(this.config.dir, {
       masterId: master.id,
       masterPid: process.pid,
@@ -228,13 +295,17 @@ export class Master<App = unknown> {
    * epoch (`adopt`); the others are started.
    */
   private async adoptServers(): Promise<void> {
+    this.writeRunFile();
     this.admin?.start();
     await this.discoverRunning();
     for (const entry of this.config.servers) {
       if (this.servers.has(entry.id)) continue;
       const running = this.directory?.get(entry.id);
       const adopted = running?.state === 'running' ? running : undefined;
-      this.addServer(entry, adopted);
+      const last = adopted ? undefined : this.heard.get(entry.id);
+      // One this master heard from that is gone now went down while no master led; one that said it
+      // was stopping was stopped on purpose, and stays so.
+      this.addServer(entry, adopted, last && !last.stopped ? last.pid : undefined, last?.stopped === true);
       if (adopted) this.sendAdopt(entry.id, adopted.pid);
     }
     // Only now is "all servers" the whole list: an adopted server is connected at once.
@@ -252,7 +323,7 @@ export class Master<App = unknown> {
   }
 
   /** Creates the machines of one server and starts its process, or adopts the one already running. */
-  private addServer(entry: ServerEntry, running?: ServerInfo): void {
+  private addServer(entry: ServerEntry, running?: ServerInfo, gone?: number, stopped = false): void {
     const server = new SupervisedServer(
       entry,
       childSpecOf(entry, this.config.master),
@@ -275,7 +346,8 @@ export class Master<App = unknown> {
       this.clock,
     );
     this.servers.set(entry.id, server);
-    server.start(running);
+    if (stopped) server.startStopped();
+    else server.start(running, gone);
   }
 
   /**
@@ -290,7 +362,7 @@ export class Master<App = unknown> {
     this.servers.clear();
     this.allAdded = false;
     this.allStartedSent = false;
-    this.host.logger.warn({ servers: released }, 'no longer leading: supervision released, every server keeps running');
+    if (released.length > 0) this.host.logger.warn({ servers: released }, 'no longer leading: supervision released, every server keeps running');
   }
 
   /** Tells a running server that this master leads now: from then on it obeys no older master. */
@@ -305,6 +377,51 @@ export class Master<App = unknown> {
       },
       (error: unknown) => this.host.logger.warn({ server: id, err: error }, `server ${id} did not answer adoption`),
     );
+  }
+
+  /**
+   * The whole cluster stops (`shaddock stop` or `kill`): every standby master is told to stop
+   * first, on its `sys.<masterId>`, signed like any command, so that none leads once this one is
+   * gone and starts the cluster again.
+   */
+  private async stopStandbys(): Promise<void> {
+    this.clusterStopping = true;
+    const nc = this.nc;
+    if (!nc || !this.masters) return;
+    const standbys = await this.masters.others();
+    await Promise.all(
+      standbys.map(async (standby) => {
+        const command: SysCommand = { command: 'stop', ...signControl(this.controlKey, standby.id, standby.pid, 'stop', this.clock.wall(), this.epoch) };
+        try {
+          const reply = decode<SysReply>((await nc.request(this.subjects.sys(standby.id), encode(command), { timeout: 2_000 })).data);
+          if (!reply || reply.ok !== true) throw new Error((reply as { error?: string })?.error ?? 'refused');
+          this.host.logger.info({ master: standby.id, masterPid: standby.pid }, `standby master ${standby.id} stopping`);
+        } catch (error) {
+          this.host.logger.warn({ master: standby.id, err: error }, `standby master ${standby.id} did not take the stop: ${(error as Error).message}`);
+        }
+      }),
+    );
+  }
+
+  /**
+   * A master's own `sys.<masterId>`: `ping`, and `stop` from the leader when the whole cluster stops
+   * (signed with the cluster's control key, checked like a server checks its commands).
+   */
+  private answerSys(nc: NatsConnection): void {
+    const verifier = new ControlVerifier(this.controlKey, this.config.master.id, process.pid, () => this.clock.wall());
+    subscribeGuarded(nc, this.subjects.sys(this.config.master.id), {
+      kind: 'sys',
+      check: checkSysCommand,
+      authorize: (request) => (request.command === 'ping' ? undefined : request.command === 'stop' ? verifier.refuse('stop', request) : 'a master takes no adopt'),
+      handle: (request, msg) => {
+        msg.respond(encode({ ok: true, state: this.state, pid: process.pid, epoch: verifier.epoch } satisfies SysReply));
+        if (request.command === 'stop') {
+          this.clusterStopping = true;
+          this.actor.send({ type: 'STOP' });
+        }
+      },
+      malformed: (problem): SysReply => ({ ok: false, error: problem }),
+    });
   }
 
   /** NATS is back: servers given up during the outage start again. */
@@ -351,6 +468,8 @@ export class Master<App = unknown> {
     }
   }
 
+  /** The whole cluster is stopping (`shaddock stop`/`kill`, or a standby told so by the leader). */
+  private clusterStopping = false;
   private allAdded = false;
   private allStartedSent = false;
   private settledSent = false;
@@ -382,10 +501,14 @@ export class Master<App = unknown> {
     this.stopping ??= (async () => {
       try {
         await this.connecting?.catch(() => undefined);
-        await this.stopServers();
+        // With master HA, a master stopped on its own (a signal) leaves its servers running: the
+        // standby that leads next adopts them. The whole cluster stops through `shaddock stop`.
+        if (this.ha && !this.clusterStopping) this.release();
+        else await this.stopServers();
         // Only once its servers are down, so that no new leader starts them while this one stops them.
         await this.leadership.resign().catch((error: unknown) => this.host.logger.warn({ err: error }, 'resigning leadership failed'));
         this.admin?.stop();
+        this.masters?.stop();
         this.probe?.stop();
         this.directory?.stop();
         this.host.attach(undefined);
@@ -423,17 +546,41 @@ export class Master<App = unknown> {
         return entry.id;
       },
       stopMaster: () => this.actor.send({ type: 'STOP' }),
+      stopStandbys: () => this.stopStandbys(),
     };
   }
 
-  private rows(): ServerRow[] {
+  private async rows(): Promise<ServerRow[]> {
     const now = this.clock.wall();
+    const self = this.info();
+    const standbys = (await this.masters?.others()) ?? [];
+    const masterRow = (info: MasterInfo): ServerRow => ({
+      id: info.id,
+      serverType: 'master',
+      pid: info.pid,
+      state: info.state,
+      host: info.host,
+      clientPort: null,
+      frontend: false,
+      maxConnections: null,
+      restarts: 0,
+      uptime: now - info.startedAt,
+      rss: null,
+      lastExit: null,
+      cpu: null,
+      autoRestart: false,
+      restart: null,
+      reason: null,
+      dropped: {},
+      role: info.role,
+      epoch: info.epoch,
+    });
     const master: ServerRow = {
-      id: this.config.master.id,
+      id: self.id,
       serverType: 'master',
       pid: process.pid,
       state: this.state,
-      host: this.config.master.host,
+      host: self.host,
       clientPort: null,
       frontend: false,
       maxConnections: null,
@@ -446,8 +593,10 @@ export class Master<App = unknown> {
       restart: null,
       reason: null,
       dropped: this.nc ? guardOf(this.nc).dropped() : {},
+      role: self.role,
+      epoch: self.epoch,
     };
     const servers = [...this.servers.values()].map((server) => server.row(now, this.directory?.get(server.id)));
-    return [master, ...servers];
+    return [master, ...standbys.map(masterRow), ...servers];
   }
 }

@@ -136,16 +136,31 @@ export class SupervisedServer {
     return restingStates.has(state) && stateName(this.supervisor.getSnapshot().value) === 'left';
   }
 
-  /** Starts supervising: spawns the process, or adopts one that is already running. */
-  start(running?: ServerInfo): void {
+  /**
+   * Starts supervising: spawns the process, adopts one that is already running, or (`gone`: the
+   * pid of a process this master heard from that ended while no master led) takes it as crashed,
+   * for its restart policy to decide.
+   */
+  start(running?: ServerInfo, gone?: number): void {
     this.server.start();
     this.supervisor.start();
-    if (running) {
+    if (gone !== undefined && !running) {
+      this.effects.logger.warn({ server: this.id, serverPid: gone }, `server ${this.id} (pid ${gone}) went down while no master led`);
+      this.server.send({ type: 'GONE', pid: gone, at: this.clock.wall() });
+    } else if (running) {
       this.effects.logger.info({ server: this.id, serverPid: running.pid }, `adopting running server ${this.id}`);
       this.server.send({ type: 'HEARTBEAT', pid: running.pid, at: this.clock.wall() });
     } else {
       this.server.send({ type: 'START', at: this.clock.wall() });
     }
+  }
+
+  /** Starts supervising a server that was stopped on purpose (under an earlier leader): it stays stopped. */
+  startStopped(): void {
+    this.server.start();
+    this.supervisor.start();
+    this.supervisor.send({ type: 'STOP' });
+    this.server.send({ type: 'STOP' });
   }
 
   heartbeat(pid: number): void {
@@ -223,6 +238,8 @@ export class SupervisedServer {
       restart: this.spec.restart,
       reason: supervisor.reason ?? null,
       dropped: current?.dropped ?? {},
+      role: null,
+      epoch: null,
     };
   }
 
