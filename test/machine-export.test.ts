@@ -349,7 +349,8 @@ describe('machine graph', () => {
       [['done', 'connect', 'electing'], ['error', 'connect', 'failed'], ['event', 'STOP', 'stopping']],
     );
     assert.deepEqual(master.states.find((state) => state.id === 'connecting')?.invokes, ['connect']);
-    assert.deepEqual(master.states.find((state) => state.id === 'electing')?.entry, ['campaign']);
+    // One campaign for the master's life: an action of the transition out of connecting.
+    assert.deepEqual(master.transitions.find((t) => t.source === 'connecting' && t.kind === 'done')?.actions, ['campaign']);
     const history = machineGraph(odd).states.find((state) => state.key === 'last-heard');
     assert.equal(history?.type, 'history');
     assert.equal(history?.history, 'deep');
