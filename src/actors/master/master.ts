@@ -365,18 +365,22 @@ export class Master<App = unknown> {
     if (released.length > 0) this.host.logger.warn({ servers: released }, 'no longer leading: supervision released, every server keeps running');
   }
 
+  /**
+   * Sends `command` to the process `pid` on `sys.<id>` (a server's, or a standby master's), signed
+   * with the cluster's control key and this term's epoch; resolves when it is taken, rejects with
+   * the reason when it is refused, unanswered or NATS is away.
+   */
+  private async command(id: string, pid: number, command: 'stop' | 'adopt', timeout: number): Promise<void> {
+    const nc = this.nc;
+    if (!nc || nc.isClosed()) throw new Error('no NATS');
+    const signed: SysCommand = { command, ...signControl(this.controlKey, id, pid, command, this.clock.wall(), this.epoch) };
+    const reply = decode<SysReply>((await nc.request(this.subjects.sys(id), encode(signed), { timeout })).data);
+    if (!reply || reply.ok !== true) throw new Error(`${command} refused: ${(reply as { error?: string } | null)?.error ?? 'no reason'}`);
+  }
+
   /** Tells a running server that this master leads now: from then on it obeys no older master. */
   private sendAdopt(id: string, pid: number): void {
-    const nc = this.nc;
-    if (!nc || nc.isClosed()) return;
-    const command: SysCommand = { command: 'adopt', ...signControl(this.controlKey, id, pid, 'adopt', this.clock.wall(), this.epoch) };
-    nc.request(this.subjects.sys(id), encode(command), { timeout: 1000 }).then(
-      (msg) => {
-        const reply = decode<SysReply>(msg.data);
-        if (!reply || reply.ok !== true) this.host.logger.warn({ server: id, error: (reply as { error?: string })?.error }, `server ${id} refused adoption`);
-      },
-      (error: unknown) => this.host.logger.warn({ server: id, err: error }, `server ${id} did not answer adoption`),
-    );
+    this.command(id, pid, 'adopt', 1_000).catch((error: unknown) => this.host.logger.warn({ server: id, err: error }, `server ${id} did not take adoption: ${(error as Error).message}`));
   }
 
   /**
@@ -386,15 +390,11 @@ export class Master<App = unknown> {
    */
   private async stopStandbys(): Promise<void> {
     this.clusterStopping = true;
-    const nc = this.nc;
-    if (!nc || !this.masters) return;
-    const standbys = await this.masters.others();
+    const standbys = (await this.masters?.others()) ?? [];
     await Promise.all(
       standbys.map(async (standby) => {
-        const command: SysCommand = { command: 'stop', ...signControl(this.controlKey, standby.id, standby.pid, 'stop', this.clock.wall(), this.epoch) };
         try {
-          const reply = decode<SysReply>((await nc.request(this.subjects.sys(standby.id), encode(command), { timeout: 2_000 })).data);
-          if (!reply || reply.ok !== true) throw new Error((reply as { error?: string })?.error ?? 'refused');
+          await this.command(standby.id, standby.pid, 'stop', 2_000);
           this.host.logger.info({ master: standby.id, masterPid: standby.pid }, `standby master ${standby.id} stopping`);
         } catch (error) {
           this.host.logger.warn({ master: standby.id, err: error }, `standby master ${standby.id} did not take the stop: ${(error as Error).message}`);
@@ -431,18 +431,9 @@ export class Master<App = unknown> {
   }
 
   private requestStop(server: SupervisedServer): void {
-    const nc = this.nc;
     const pid = server.pid;
-    const command: SysCommand | undefined =
-      pid === undefined ? undefined : { command: 'stop', ...signControl(this.controlKey, server.id, pid, 'stop', this.clock.wall(), this.epoch) };
-    const ask =
-      nc && !nc.isClosed() && command
-        ? nc.request(this.subjects.sys(server.id), encode(command), { timeout: 1000 }).then((msg) => {
-            const reply = decode<SysReply>(msg.data);
-            // A server this master did not start (adopted, with another master's key) refuses: signal it.
-            if (!reply || reply.ok !== true) throw new Error(`stop refused: ${(reply as { error?: string })?.error ?? 'no reason'}`);
-          })
-        : Promise.reject(new Error('no NATS'));
+    // A server this master did not start (adopted, with another master's key) refuses: signal it.
+    const ask = pid === undefined ? Promise.reject(new Error('no pid')) : this.command(server.id, pid, 'stop', 1_000);
     // A server that does not answer on NATS still gets a graceful stop through its signal handler;
     // but not one that refused because a newer master leads it (fencing): that one is not ours.
     ask.catch((error: unknown) => {
