@@ -188,13 +188,13 @@ function checkCounts(value: unknown, where: string): void {
   }
 }
 
-/** Each item of a list of maps has these string fields (and a number `at`, with `at`). */
-function checkItems(value: unknown, where: string, strings: readonly string[], at: boolean): void {
-  if (!Array.isArray(value)) fail(`${where}: expected an array, got ${describe(value)}`);
-  (value as unknown[]).forEach((item, i) => {
-    const map = record(item, `${where}[${i}]`);
-    for (const name of strings) if (!isString(map[name])) fail(`${where}[${i}].${name}: expected a string, got ${describe(map[name])}`);
-    if (at && !isNumber(map.at)) fail(`${where}[${i}].at: expected a number, got ${describe(map.at)}`);
+/** Each item of the list in field `name` is a map with these string fields (and a number `at`, with `at`). */
+function checkItems(map: Record<string, unknown>, name: string, strings: readonly string[], at: boolean): void {
+  const items = field<unknown[]>(map, name, isArray, 'an array');
+  items.forEach((item, i) => {
+    const entry = record(item, `field "${name}[${i}]"`);
+    for (const key of strings) if (!isString(entry[key])) fail(`field "${name}[${i}].${key}": expected a string, got ${describe(entry[key])}`);
+    if (at && !isNumber(entry.at)) fail(`field "${name}[${i}].at": expected a number, got ${describe(entry.at)}`);
   });
 }
 
@@ -207,7 +207,7 @@ export const checkWatchReply: Check<InspectSnapshot | WatchRefusal> = (value) =>
   }
   field(map, 'server', isString, 'a string');
   for (const name of ['at', 'dropped']) field(map, name, isNumber, 'a number');
-  checkItems(map.actors, 'field "actors"', ['actor', 'machine', 'state'], false);
+  checkItems(map, 'actors', ['actor', 'machine', 'state'], false);
   checkCounts(map.counts, 'field "counts"');
   if (map.detail !== undefined) {
     const detail = record(map.detail, 'field "detail"');
@@ -220,7 +220,7 @@ export const checkInspectBatch: Check<InspectBatch> = (value) => {
   const map = record(value, 'an inspect batch');
   field(map, 'server', isString, 'a string');
   field(map, 'dropped', isNumber, 'a number');
-  checkItems(map.events, 'field "events"', ['actor', 'machine', 'state', 'event'], true);
+  checkItems(map, 'events', ['actor', 'machine', 'state', 'event'], true);
   if (map.counts !== undefined) checkCounts(map.counts, 'field "counts"');
   return map as unknown as InspectBatch;
 };
