@@ -9,6 +9,7 @@ import { watch } from '../src/actors/inspect/watcher.ts';
 import { decode, encode } from '../src/transport/codec.ts';
 import { subjects } from '../src/transport/subjects.ts';
 import type { InspectBatch, InspectSnapshot, WatchRefusal } from '../src/transport/wire.ts';
+import { PinusClient } from './harness/pinus-client.ts';
 import { eventually, isAlive, repoRoot, startCluster, useNats, waitForExit, type TestCluster } from './harness/index.ts';
 
 const chatDir = join(repoRoot, 'examples/chat');
@@ -133,6 +134,34 @@ describe('shaddock inspect on the chat cluster', () => {
       assert.deepEqual(late.map(({ batch }) => batch.events.map((event) => `${event.machine} ${event.state}`)), [], 'nothing is published once the lease has run out');
     } finally {
       raw.unsubscribe();
+    }
+  });
+
+  test('a frontend: sessions counted per state, one in full with its transitions', async () => {
+    const port = (await cluster.list()).find((row) => row.id === 'connector-server-2')!.clientPort!;
+    const client = await PinusClient.connect('ws', port);
+    let closed = false;
+    try {
+      const batches: InspectBatch[] = [];
+      const first = await watch(bus.nc, chat, 'connector-server-2', { ttlMs: 2_000 }, (batch) => batches.push(batch));
+      try {
+        assert.equal(first.snapshot.counts.session?.working, 1, JSON.stringify(first.snapshot.counts));
+        assert.deepEqual(first.snapshot.actors.map((actor) => `${actor.machine} ${actor.state}`), ['lifecycle running']);
+        // connector-server-2 has had no other client in this file: this one is session 1.
+        const shown = await first.setDetail('1');
+        assert.equal(shown.detail?.machine, 'session');
+        assert.equal(shown.detail?.state, 'working');
+        assert.equal(typeof shown.detail?.context, 'object');
+        client.close();
+        closed = true;
+        const event = await eventually(async () => batches.flatMap((batch) => batch.events).find((e) => e.actor === '1' && e.state === 'closed'), 'session 1 closed in a batch');
+        assert.equal(event.machine, 'session');
+        await eventually(async () => (batches.some((batch) => batch.counts?.session?.working === undefined && batch.counts?.session !== undefined) ? true : undefined), 'counts without the working session');
+      } finally {
+        await first.close();
+      }
+    } finally {
+      if (!closed) client.close();
     }
   });
 
