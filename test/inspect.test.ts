@@ -183,6 +183,8 @@ describe('shaddock inspect on the chat cluster', () => {
     }
     const refused = decode<WatchRefusal>((await bus.nc.request(chat.watch(masterId), encode({ watcher: 'x', ttlMs: 'soon' }), { timeout: 5_000 })).data);
     assert.match(refused.error, /field "ttlMs"/);
+    const masterRow = (await cluster.list()).find((row) => row.id === masterId)!;
+    assert.ok((masterRow.dropped.watch ?? 0) >= 1, `the master counted the malformed watch request: ${JSON.stringify(masterRow.dropped)}`);
     await assert.rejects(watch(bus.nc, chat, 'no-such-server', { timeoutMs: 1_000 }, () => {}), /no process "no-such-server" answers/);
   });
 });
