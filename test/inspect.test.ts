@@ -10,7 +10,7 @@ import { decode, encode } from '../src/transport/codec.ts';
 import { subjects } from '../src/transport/subjects.ts';
 import type { InspectBatch, InspectSnapshot, WatchRefusal } from '../src/transport/wire.ts';
 import { PinusClient } from './harness/pinus-client.ts';
-import { eventually, isAlive, repoRoot, startCluster, useNats, waitForExit, type TestCluster } from './harness/index.ts';
+import { eventually, isAlive, repoRoot, runCli, startCluster, useNats, waitForExit, type TestCluster } from './harness/index.ts';
 
 const chatDir = join(repoRoot, 'examples/chat');
 const cli = join(repoRoot, 'bin/shaddock.js');
@@ -103,6 +103,15 @@ describe('shaddock inspect on the chat cluster', () => {
     await eventually(async () => (inspect.raw.some((line) => / chat-server-2 lifecycle chat-server-2 = running$/.test(line)) ? true : undefined), 'the lifecycle in the snapshot');
     inspect.child.kill('SIGINT');
     assert.equal(await inspect.exited, 0);
+  });
+
+  test('a server that does not answer, or a bad --ttl: exit 1 with what was wrong', async () => {
+    const missing = await runCli(['inspect', 'chat-server-9', ...cluster.args]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no process "chat-server-9" answers on shaddock\.chat\.watch\.chat-server-9/);
+    const badTtl = await runCli(['inspect', 'master', '--ttl', 'soon', ...cluster.args]);
+    assert.equal(badTtl.code, 1);
+    assert.match(badTtl.stderr, /--ttl "soon" is not a positive whole number of ms/);
   });
 
   test('a watcher that goes away: its lease ends and the events stop within it', async () => {
