@@ -27,7 +27,7 @@ interface Line {
 }
 
 /** `shaddock inspect <args>` as a child, its stdout parsed line by line; resolves once it says it is watching. */
-async function startInspect(args: string[]): Promise<{ child: ChildProcess; lines: Line[]; raw: string[]; exited: Promise<number | null> }> {
+async function startInspect(args: string[]): Promise<{ child: ChildProcess; lines: Line[]; raw: string[]; stderr: () => string; exited: Promise<number | null> }> {
   const child = spawn(process.execPath, [cli, 'inspect', ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: Line[] = [];
   const raw: string[] = [];
@@ -50,7 +50,7 @@ async function startInspect(args: string[]): Promise<{ child: ChildProcess; line
     });
     void exited.then((code) => reject(new Error(`shaddock inspect exited (${code}) before watching: ${stderr}`)));
   });
-  return { child, lines, raw, exited };
+  return { child, lines, raw, stderr: () => stderr, exited };
 }
 
 describe('shaddock inspect on the chat cluster', () => {
@@ -97,10 +97,16 @@ describe('shaddock inspect on the chat cluster', () => {
     assert.equal(await inspect.exited, 0, 'Ctrl-C ends it cleanly');
   });
 
-  test('text output: the current state of every actor first, then one line per transition', async () => {
-    const inspect = await startInspect(['chat-server-2', ...cluster.args]);
+  test('text output: the current state first; a restarted server is lost, then watched again from a fresh snapshot', async () => {
+    const inspect = await startInspect(['chat-server-2', '--ttl', '1500', ...cluster.args]);
     children.push(inspect.child);
-    await eventually(async () => (inspect.raw.some((line) => / chat-server-2 lifecycle chat-server-2 = running$/.test(line)) ? true : undefined), 'the lifecycle in the snapshot');
+    // In the snapshot (`= running`), or, when the new process was watched while still starting, as its transition (`→ running`).
+    const running = (): number => inspect.raw.filter((line) => / chat-server-2 lifecycle chat-server-2 (= running$|→ running \()/.test(line)).length;
+    await eventually(async () => (running() === 1 ? true : undefined), 'the lifecycle in the snapshot');
+    const pid = (await cluster.list()).find((row) => row.id === 'chat-server-2')!.pid!;
+    process.kill(pid, 'SIGKILL');
+    await eventually(async () => (/lost chat-server-2: .*; still trying/.test(inspect.stderr()) ? true : undefined), 'the watcher saying it lost the server', 15_000);
+    await eventually(async () => (/watching chat-server-2 again/.test(inspect.stderr()) && running() >= 2 ? true : undefined), 'the new process watched, its lifecycle running', 30_000);
     inspect.child.kill('SIGINT');
     assert.equal(await inspect.exited, 0);
   });
