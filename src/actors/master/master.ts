@@ -35,6 +35,8 @@ import { reported } from '../runtime/process-guard.ts';
 import { stopOnSignals, watchState, whenDone } from '../runtime/watch.ts';
 import { HangupRelay } from './hangup-relay.ts';
 import { removeRunFile, writeRunFile } from './run-file.ts';
+import { consoleAddress } from '../../config/console.ts';
+import { MasterConsole } from './console/master-console.ts';
 import { spawnServer } from './spawn.ts';
 
 export interface MasterOptions {
@@ -89,6 +91,8 @@ export class Master<App = unknown> {
   private connecting: Promise<void> | undefined;
   private readonly clock: Clock;
   private readonly startedAt: number;
+  /** The web console, served while this master leads; mount more routes on `webConsole.routes`. */
+  readonly webConsole: MasterConsole;
 
   constructor(
     private readonly host: AppHost<App>,
@@ -99,6 +103,7 @@ export class Master<App = unknown> {
     this.startedAt = this.clock.wall();
     this.subjects = buildSubjects(config.master.prefix, config.master.cluster);
     this.leadership = options.leadership ?? new LeadImmediately();
+    this.webConsole = new MasterConsole(consoleAddress(config.master), host.logger);
     const machine = masterMachine.provide({
       actors: {
         connect: fromPromise<void, MasterContext>(() => (this.connecting = this.connect())),
@@ -286,6 +291,7 @@ export class Master<App = unknown> {
       cluster: master.cluster,
       startedAt: this.startedAt,
       ...(this.embedded ? { embeddedNatsPid: this.embedded.pid } : {}),
+      ...(this.webConsole.url ? { console: this.webConsole.url } : {}),
     });
   }
 
@@ -297,6 +303,8 @@ export class Master<App = unknown> {
   private async adoptServers(): Promise<void> {
     this.writeRunFile();
     this.admin?.start();
+    // The run file names the console once it listens (its port may be any free one).
+    void this.webConsole.lead(this.adminToken).then((url) => url && this.actor.getSnapshot().matches('leading') && this.writeRunFile());
     await this.discoverRunning();
     for (const entry of this.config.servers) {
       if (this.servers.has(entry.id)) continue;
@@ -357,6 +365,7 @@ export class Master<App = unknown> {
    */
   private release(): void {
     this.admin?.stop();
+    void this.webConsole.release();
     for (const server of this.servers.values()) server.release();
     const released = [...this.servers.keys()];
     this.servers.clear();
@@ -499,6 +508,7 @@ export class Master<App = unknown> {
         // Only once its servers are down, so that no new leader starts them while this one stops them.
         await this.leadership.resign().catch((error: unknown) => this.host.logger.warn({ err: error }, 'resigning leadership failed'));
         this.admin?.stop();
+        await this.webConsole.release();
         this.masters?.stop();
         this.probe?.stop();
         this.directory?.stop();
