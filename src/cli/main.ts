@@ -15,6 +15,7 @@ import { subjects } from '../transport/subjects.ts';
 import { CliError, resolveTarget, type Target, type TargetOptions } from './target.ts';
 import { formatList } from './table.ts';
 import { addMachinesCommand } from './machines.ts';
+import { addInspectCommand } from './inspect.ts';
 
 interface CommonOptions {
   dir: string;
@@ -127,6 +128,7 @@ common(program.command('add'))
   });
 
 addMachinesCommand(program);
+addInspectCommand(program, common);
 
 program.addOption(new Option('--verbose', 'print stack traces').hideHelp());
 
