@@ -103,7 +103,7 @@ export class Master<App = unknown> {
     this.startedAt = this.clock.wall();
     this.subjects = buildSubjects(config.master.prefix, config.master.cluster);
     this.leadership = options.leadership ?? new LeadImmediately();
-    this.webConsole = new MasterConsole(consoleAddress(config.master), host.logger);
+    this.webConsole = new MasterConsole(consoleAddress(config.master), { logger: host.logger, clock: this.clock, rows: () => this.rows(), masterId: config.master.id });
     const machine = masterMachine.provide({
       actors: {
         connect: fromPromise<void, MasterContext>(() => (this.connecting = this.connect())),
@@ -354,6 +354,7 @@ export class Master<App = unknown> {
       this.clock,
     );
     this.servers.set(entry.id, server);
+    this.webConsole.track(server);
     if (stopped) server.startStopped();
     else server.start(running, gone);
   }
