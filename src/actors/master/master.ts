@@ -34,6 +34,8 @@ import { systemClock, type Clock } from '../../clock.ts';
 import { reported } from '../runtime/process-guard.ts';
 import { stopOnSignals, watchState, whenDone } from '../runtime/watch.ts';
 import { HangupRelay } from './hangup-relay.ts';
+import { inspectorOfProcess } from '../inspect/inspector.ts';
+import { serveInspection } from '../inspect/serve.ts';
 import { removeRunFile, writeRunFile } from './run-file.ts';
 import { consoleAddress } from '../../config/console.ts';
 import { MasterConsole } from './console/master-console.ts';
@@ -118,6 +120,7 @@ export class Master<App = unknown> {
       },
     });
     this.actor = createActor(machine, { input: { masterId: config.master.id } });
+    inspectorOfProcess().register(this.actor, config.master.id);
   }
 
   get state(): string {
@@ -194,6 +197,7 @@ export class Master<App = unknown> {
     this.controlKey = await this.leadership.controlKey(newControlKey);
     this.adminToken = master.adminToken ?? createHash('sha256').update(`shaddock admin token|${this.controlKey}`).digest('hex').slice(0, 32);
     reportDropsTo(nc, this.host.logger);
+    serveInspection(nc, this.subjects, master.id);
     this.directory = new ServerDirectory(nc, this.subjects, master.heartbeatTimeout, undefined, this.clock);
     const probe = (this.probe = new LivenessProbe(
       nc,

@@ -9,6 +9,7 @@ import {
   type SnapshotFrom,
   type StateValueFrom,
 } from 'xstate';
+import { runnerInspection } from './inspection.ts';
 import { TimerWheel, type WheelEntry } from './timer-wheel.ts';
 
 type Parts<M extends AnyStateMachine> = Pick<MachineSnapshot<ContextFrom<M>, EventFromLogic<M>, never, StateValueFrom<M>, string, unknown, never, never>, 'value' | 'context' | 'status'>;
@@ -72,6 +73,9 @@ interface Executable {
  *
  * What it supports is what the session machine uses: actions with effects, `assign`, `after`
  * (delayed raise and cancel) and raise. Machines that invoke or spawn actors need a real actor.
+ *
+ * While a watcher holds an inspection lease ({@link runnerInspection}), each step is reported to
+ * the process's inspector under `actor` (a session's id); with none, the report is one boolean test.
  */
 export class MachineRunner<M extends AnyStateMachine> implements WheelEntry {
   /** The current state value: cheap to read on every package. */
@@ -97,9 +101,12 @@ export class MachineRunner<M extends AnyStateMachine> implements WheelEntry {
     private readonly machine: M,
     input: InputFrom<M>,
     private readonly wheel: TimerWheel = (sharedWheel ??= new TimerWheel()),
+    /** The runner's id for the inspector, unique among its machine's runners in the process. */
+    private readonly actor?: string | number,
   ) {
     const [snapshot, actions] = step(machine, undefined, undefined, input);
     this.value = snapshot.value;
+    if (runnerInspection.watching) runnerInspection.probe?.stepped(machine.id, actor, undefined, snapshot.value, 'xstate.init');
     this.context = snapshot.context;
     this.status = snapshot.status;
     this.latest = snapshot as SnapshotFrom<M>;
@@ -163,6 +170,7 @@ export class MachineRunner<M extends AnyStateMachine> implements WheelEntry {
     if (this.status !== 'active') return;
     const [next, actions] = step(this.machine, this.latest ?? this.snapshot, event);
     this.latest = next as SnapshotFrom<M>;
+    if (runnerInspection.watching) runnerInspection.probe?.stepped(this.machine.id, this.actor, this.value, next.value, event.type);
     this.value = next.value;
     this.context = next.context;
     this.status = next.status;
