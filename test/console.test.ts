@@ -119,6 +119,9 @@ describe('the web console in chromium', () => {
     const supervisor = page.locator('.chart[data-view="master"][data-machine="supervisor"]');
     await supervisor.locator('.node.active[data-state-id="watching.up"]').waitFor({ timeout: 15_000 }).catch((error: Error) => assert.fail(`no supervisor chart: ${error.message}${errors()}`));
     await page.locator('.chart[data-view="master"][data-machine="server"] .node.active[data-state-id="live.connected"]').waitFor({ timeout: 5_000 });
+    // The process's own lifecycle, from the inspection protocol.
+    const lifecycle = page.locator('.chart[data-view="process"][data-machine="lifecycle"]');
+    await lifecycle.locator('.node.active[data-state-id="running"]').waitFor({ timeout: 15_000 }).catch((error: Error) => assert.fail(`no lifecycle chart: ${error.message}${errors()}`));
 
     // Every value the row's data-state takes from now on, recorded in the page as it changes.
     await row.evaluate((element) => {
@@ -143,8 +146,26 @@ describe('the web console in chromium', () => {
     await page.locator('#transitions li[data-machine="supervisor"][data-state="backingOff"]').waitFor({ timeout: 5_000 });
     await supervisor.locator('.node.active[data-state-id="watching.up"]').waitFor({ timeout: 10_000 });
     await page.locator('.chart[data-view="master"][data-machine="server"] .node.active[data-state-id="live.connected"]').waitFor({ timeout: 10_000 });
+    // The new process is watched again: the old one's lifecycle was greyed out when the master saw it
+    // crash, and the new one's state, from its first snapshot, is listed and highlighted.
+    await page.locator('#transitions li[data-machine="lifecycle"][data-state="running"]').waitFor({ timeout: 15_000 });
+    assert.equal(await lifecycle.getAttribute('class'), 'chart');
+    await lifecycle.locator('.node.active[data-state-id="running"]').waitFor({ timeout: 5_000 });
     mkdirSync(join(repoRoot, 'docs/images'), { recursive: true });
     await page.screenshot({ path: screenshot, fullPage: true });
+    assert.deepEqual(pageErrors, []);
+    await context.close();
+  });
+
+  test('the master is a process to inspect too: its own machine, live, and its servers\' machines', async () => {
+    const { page, context } = await open();
+    await page.goto(`${consoleUrl}?token=${encodeURIComponent(token)}`);
+    await page.click('#masters tr[data-server-id="master-server-1"]');
+    await page.locator('.chart[data-view="process"][data-machine="master"] .node.active[data-state-id="leading.running"]').waitFor({ timeout: 15_000 }).catch((error: Error) => assert.fail(`no master chart: ${error.message}${errors()}`));
+    await page.locator('.chart[data-view="process"][data-actor="chat-server-2"][data-machine="supervisor"] .node.active[data-state-id="watching.up"]').waitFor({ timeout: 5_000 });
+    const stream = await fetch(`${consoleUrl}events/server?id=bad.id`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(stream.status, 400);
+    assert.match(await stream.text(), /must name a server/);
     assert.deepEqual(pageErrors, []);
     await context.close();
   });

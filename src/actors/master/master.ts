@@ -39,6 +39,7 @@ import { serveInspection } from '../inspect/serve.ts';
 import { removeRunFile, writeRunFile } from './run-file.ts';
 import { consoleAddress } from '../../config/console.ts';
 import { MasterConsole } from './console/master-console.ts';
+import { natsInspection } from './console/inspect-source.ts';
 import { spawnServer } from './spawn.ts';
 
 export interface MasterOptions {
@@ -197,6 +198,7 @@ export class Master<App = unknown> {
     this.controlKey = await this.leadership.controlKey(newControlKey);
     this.adminToken = master.adminToken ?? createHash('sha256').update(`shaddock admin token|${this.controlKey}`).digest('hex').slice(0, 32);
     reportDropsTo(nc, this.host.logger);
+    this.webConsole.useInspection(natsInspection(nc, this.subjects, this.clock));
     serveInspection(nc, this.subjects, master.id);
     this.directory = new ServerDirectory(nc, this.subjects, master.heartbeatTimeout, undefined, this.clock);
     const probe = (this.probe = new LivenessProbe(

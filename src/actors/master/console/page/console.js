@@ -63,6 +63,8 @@ function openCluster() {
     if (change.server !== selected) return;
     addTransition({ actor: change.server, machine: change.machine, state: change.state, event: '', at: change.at, view: 'master' });
     showMasterView(false);
+    // Its process is gone: what the inspection showed of it is no longer so.
+    if (change.machine === 'server' && !change.state.startsWith('live.')) processGone(`${change.server} is ${change.state}`);
   });
 }
 
@@ -163,7 +165,13 @@ function select(id) {
   stream.addEventListener('snapshot', (message) => {
     const snapshot = JSON.parse(message.data);
     status(`inspected at ${new Date(snapshot.at).toLocaleTimeString()}${snapshot.dropped ? `, ${snapshot.dropped} events dropped` : ''}`);
-    for (const actor of snapshot.actors) showActor('process', actor.actor, actor.machine, actor.state);
+    for (const actor of snapshot.actors) {
+      const chart = charts.get(`process:${actor.actor}:${actor.machine}`);
+      // A state the batches did not bring (the process restarted, or events were dropped) is listed as seen in a snapshot.
+      if (chart && chart.state !== actor.state) addTransition({ ...actor, event: '(snapshot)', at: snapshot.at, view: 'process' });
+      showActor('process', actor.actor, actor.machine, actor.state);
+      if (chart) chart.box.classList.remove('stale');
+    }
     showCounts(snapshot.counts);
   });
   stream.addEventListener('batch', (message) => {
@@ -174,7 +182,20 @@ function select(id) {
     }
     if (batch.counts) showCounts(batch.counts);
   });
-  stream.addEventListener('unavailable', (message) => status(JSON.parse(message.data).error));
+  stream.addEventListener('unavailable', (message) => processGone(JSON.parse(message.data).error));
+}
+
+/** The chosen process cannot be watched (down, restarting): its charts show no state until it answers again. */
+function processGone(why) {
+  status(why);
+  for (const [key, chart] of charts) {
+    if (!key.startsWith('process:')) continue;
+    chart.state = undefined;
+    chart.event = undefined;
+    delete chart.box.dataset.state;
+    chart.box.classList.add('stale');
+    highlight(chart, undefined);
+  }
 }
 
 function status(text) {
