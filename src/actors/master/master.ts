@@ -39,6 +39,7 @@ import { serveInspection } from '../inspect/serve.ts';
 import { removeRunFile, writeRunFile } from './run-file.ts';
 import { consoleAddress } from '../../config/console.ts';
 import { MasterConsole } from './console/master-console.ts';
+import { natsInspection } from './console/inspect-source.ts';
 import { spawnServer } from './spawn.ts';
 
 export interface MasterOptions {
@@ -105,7 +106,7 @@ export class Master<App = unknown> {
     this.startedAt = this.clock.wall();
     this.subjects = buildSubjects(config.master.prefix, config.master.cluster);
     this.leadership = options.leadership ?? new LeadImmediately();
-    this.webConsole = new MasterConsole(consoleAddress(config.master), host.logger);
+    this.webConsole = new MasterConsole(consoleAddress(config.master), { logger: host.logger, clock: this.clock, rows: () => this.rows(), masterId: config.master.id });
     const machine = masterMachine.provide({
       actors: {
         connect: fromPromise<void, MasterContext>(() => (this.connecting = this.connect())),
@@ -197,6 +198,7 @@ export class Master<App = unknown> {
     this.controlKey = await this.leadership.controlKey(newControlKey);
     this.adminToken = master.adminToken ?? createHash('sha256').update(`shaddock admin token|${this.controlKey}`).digest('hex').slice(0, 32);
     reportDropsTo(nc, this.host.logger);
+    this.webConsole.useInspection(natsInspection(nc, this.subjects, this.clock));
     serveInspection(nc, this.subjects, master.id);
     this.directory = new ServerDirectory(nc, this.subjects, master.heartbeatTimeout, undefined, this.clock);
     const probe = (this.probe = new LivenessProbe(
@@ -358,6 +360,7 @@ export class Master<App = unknown> {
       this.clock,
     );
     this.servers.set(entry.id, server);
+    this.webConsole.track(server);
     if (stopped) server.startStopped();
     else server.start(running, gone);
   }

@@ -1,7 +1,23 @@
+import type { Clock } from '../../../clock.ts';
 import type { ConsoleAddress } from '../../../config/console.ts';
-import type { Logger } from '../../../logger.ts';
+import { logFile, type Logger } from '../../../logger.ts';
+import type { ServerRow } from '../../../transport/wire.ts';
+import type { SupervisedServer } from '../supervised-server.ts';
+import { ClusterFeed } from './cluster-feed.ts';
+import { mountConsole } from './console-routes.ts';
 import { ConsoleServer } from './http-server.ts';
+import { noInspection, type InspectSource } from './inspect-source.ts';
 import { RouteTable } from './routes.ts';
+
+/** What the console is given by its master. */
+export interface ConsoleOptions {
+  logger: Logger;
+  clock: Clock;
+  /** The `shaddock list` rows (masters first, then servers). */
+  rows(): Promise<ServerRow[]>;
+  /** This master's id (`?id=master`). */
+  masterId: string;
+}
 
 /**
  * The web console of the leading master: an HTTP server on master.json's `port` (see
@@ -13,12 +29,29 @@ export class MasterConsole {
   readonly routes = new RouteTable();
   private server: ConsoleServer | undefined;
   private starting: Promise<string | undefined> | undefined;
+  private readonly feed: ClusterFeed;
+  private readonly logger: Logger;
+  private inspect: InspectSource = noInspection;
 
   constructor(
     /** Where to listen; `undefined`: master.json has no port, and this master serves no console. */
     private readonly address: ConsoleAddress | undefined,
-    private readonly logger: Logger,
-  ) {}
+    options: ConsoleOptions,
+  ) {
+    this.logger = options.logger;
+    this.feed = new ClusterFeed(() => options.rows(), options.clock);
+    mountConsole(this.routes, { feed: this.feed, inspect: () => this.inspect, clock: options.clock, masterId: options.masterId });
+  }
+
+  /** Shows this server's machines (as the master runs them) in the cluster view. */
+  track(server: SupervisedServer): void {
+    this.feed.track(server);
+  }
+
+  /** How a chosen server's own machines are watched (the inspection protocol over NATS). */
+  useInspection(source: InspectSource): void {
+    this.inspect = source;
+  }
 
   /** The console's address while it is served. */
   get url(): string | undefined {
@@ -39,6 +72,9 @@ export class MasterConsole {
         const url = await server.start();
         this.server = server;
         this.logger.info({ url }, `console: ${url}`);
+        // A person at the terminal of a foreground cluster gets the address that signs in; a log
+        // file never holds the token.
+        if (process.stdout.isTTY && !logFile()) process.stdout.write(`console (signs you in): ${url}?token=${encodeURIComponent(token)}\n`);
         return url;
       } catch (error) {
         this.starting = undefined;
