@@ -16,6 +16,7 @@ import { CliError, resolveTarget, type Target, type TargetOptions } from './targ
 import { formatList } from './table.ts';
 import { addMachinesCommand } from './machines.ts';
 import { addInspectCommand } from './inspect.ts';
+import { consoleSignIn } from './console.ts';
 
 interface CommonOptions {
   dir: string;
@@ -129,6 +130,10 @@ common(program.command('add'))
 
 addMachinesCommand(program);
 addInspectCommand(program, common);
+
+common(program.command('console'))
+  .description("print the web console's address with the admin token: opening it signs the browser in")
+  .action(async (options: CommonOptions) => console.log(await consoleSignIn(options)));
 
 program.addOption(new Option('--verbose', 'print stack traces').hideHelp());
 

@@ -37,6 +37,9 @@ import { HangupRelay } from './hangup-relay.ts';
 import { inspectorOfProcess } from '../inspect/inspector.ts';
 import { serveInspection } from '../inspect/serve.ts';
 import { removeRunFile, writeRunFile } from './run-file.ts';
+import { consoleAddress } from '../../config/console.ts';
+import { MasterConsole } from './console/master-console.ts';
+import { natsInspection } from './console/inspect-source.ts';
 import { spawnServer } from './spawn.ts';
 
 export interface MasterOptions {
@@ -91,6 +94,8 @@ export class Master<App = unknown> {
   private connecting: Promise<void> | undefined;
   private readonly clock: Clock;
   private readonly startedAt: number;
+  /** The web console, served while this master leads; mount more routes on `webConsole.routes`. */
+  readonly webConsole: MasterConsole;
 
   constructor(
     private readonly host: AppHost<App>,
@@ -101,6 +106,7 @@ export class Master<App = unknown> {
     this.startedAt = this.clock.wall();
     this.subjects = buildSubjects(config.master.prefix, config.master.cluster);
     this.leadership = options.leadership ?? new LeadImmediately();
+    this.webConsole = new MasterConsole(consoleAddress(config.master), { logger: host.logger, clock: this.clock, rows: () => this.rows(), masterId: config.master.id });
     const machine = masterMachine.provide({
       actors: {
         connect: fromPromise<void, MasterContext>(() => (this.connecting = this.connect())),
@@ -192,6 +198,7 @@ export class Master<App = unknown> {
     this.controlKey = await this.leadership.controlKey(newControlKey);
     this.adminToken = master.adminToken ?? createHash('sha256').update(`shaddock admin token|${this.controlKey}`).digest('hex').slice(0, 32);
     reportDropsTo(nc, this.host.logger);
+    this.webConsole.useInspection(natsInspection(nc, this.subjects, this.clock));
     serveInspection(nc, this.subjects, master.id);
     this.directory = new ServerDirectory(nc, this.subjects, master.heartbeatTimeout, undefined, this.clock);
     const probe = (this.probe = new LivenessProbe(
@@ -290,6 +297,7 @@ export class Master<App = unknown> {
       cluster: master.cluster,
       startedAt: this.startedAt,
       ...(this.embedded ? { embeddedNatsPid: this.embedded.pid } : {}),
+      ...(this.webConsole.url ? { console: this.webConsole.url } : {}),
     });
   }
 
@@ -301,6 +309,8 @@ export class Master<App = unknown> {
   private async adoptServers(): Promise<void> {
     this.writeRunFile();
     this.admin?.start();
+    // The run file names the console once it listens (its port may be any free one).
+    void this.webConsole.lead(this.adminToken).then((url) => url && this.actor.getSnapshot().matches('leading') && this.writeRunFile());
     await this.discoverRunning();
     for (const entry of this.config.servers) {
       if (this.servers.has(entry.id)) continue;
@@ -350,6 +360,7 @@ export class Master<App = unknown> {
       this.clock,
     );
     this.servers.set(entry.id, server);
+    this.webConsole.track(server);
     if (stopped) server.startStopped();
     else server.start(running, gone);
   }
@@ -361,6 +372,7 @@ export class Master<App = unknown> {
    */
   private release(): void {
     this.admin?.stop();
+    void this.webConsole.release();
     for (const server of this.servers.values()) server.release();
     const released = [...this.servers.keys()];
     this.servers.clear();
@@ -503,6 +515,7 @@ export class Master<App = unknown> {
         // Only once its servers are down, so that no new leader starts them while this one stops them.
         await this.leadership.resign().catch((error: unknown) => this.host.logger.warn({ err: error }, 'resigning leadership failed'));
         this.admin?.stop();
+        await this.webConsole.release();
         this.masters?.stop();
         this.probe?.stop();
         this.directory?.stop();
