@@ -13,6 +13,7 @@ import { TimerWheel } from '../src/actors/runtime/timer-wheel.ts';
 import { checkInspectBatch, checkWatchReply, checkWatchRequest, WireShapeError } from '../src/transport/wire-check.ts';
 import type { InspectBatch } from '../src/transport/wire.ts';
 import { supervisorMachine } from '../src/machines/supervisor.ts';
+import { ChannelService } from '../src/actors/channel/channel.ts';
 
 /** A light with two states and a self-transition that changes nothing. */
 const light = createMachine({
@@ -205,6 +206,35 @@ describe('many-instance machines', () => {
     } finally {
       runnerInspection.watching = false;
       runnerInspection.probe = saved;
+    }
+  });
+});
+
+describe('channels under the inspector', () => {
+  test('counted per state; the one in detail shown with its name and its destruction as an event', () => {
+    const clock = new SimulatedClock();
+    const inspector = new Inspector({ clock });
+    const batches: InspectBatch[] = [];
+    inspector.open('chat-server-1', (batch) => batches.push(structuredClone(batch)));
+    const service = new ChannelService(() => {}, () => []);
+    const remove = inspector.addSource(service.inspectionSource());
+    try {
+      service.createChannel('room-1').add('alice', 'connector-server-1');
+      service.createChannel('room-2');
+      const snapshot = inspector.watch({ watcher: 'w', ttlMs: 5_000, detail: 'channel/room-1' });
+      assert.deepEqual(snapshot.counts, { channel: { open: 2 } });
+      assert.equal(snapshot.detail?.state, 'open');
+      assert.equal((snapshot.detail?.context as { name: string }).name, 'room-1');
+      clock.advance(50);
+      batches.length = 0;
+      service.destroyChannel('room-1');
+      service.getChannel('room-2')!.add('bob', 'connector-server-1'); // a join changes no state: not counted again
+      clock.advance(50);
+      assert.deepEqual(batches.map((batch) => batch.counts), [{ channel: { open: 1 } }], 'the destroyed channel is gone from the store');
+      assert.deepEqual(batches[0]!.events.map((e) => [e.actor, e.machine, e.state, e.event]), [['room-1', 'channel', 'destroyed', 'DESTROY']]);
+    } finally {
+      remove();
+      inspector.close();
     }
   });
 });

@@ -1,5 +1,6 @@
 import { channelMachine, type ChannelJoinEvent, type ChannelPort, type ChannelPushEvent } from '../../machines/channel.ts';
 import type { PushMessage } from '../connector/types.ts';
+import type { ActorSource } from '../inspect/inspector.ts';
 import { MachineRunner } from '../runtime/machine-runner.ts';
 import { LocalChannelMembers, LocalChannelStore, type ChannelMembers, type ChannelStore } from './channel-store.ts';
 import { ChannelDestroyedError } from './errors.ts';
@@ -46,7 +47,7 @@ export class Channel {
     members: ChannelMembers = new LocalChannelMembers(),
   ) {
     this.port = new MembersPort(name, service, members);
-    this.machine = new MachineRunner(channelMachine, { name, port: this.port });
+    this.machine = new MachineRunner(channelMachine, { name, port: this.port }, undefined, name);
   }
 
   /**
@@ -158,6 +159,25 @@ export class ChannelService {
   /** Names of the channels that exist now. */
   names(): string[] {
     return this.store.names();
+  }
+
+  /** The channels for the process's inspector: counted per state, one (by name) in full on demand. */
+  inspectionSource(): ActorSource {
+    const runnerOf = (name: string): MachineRunner<typeof channelMachine> | undefined => {
+      const members = this.store.get(name);
+      return members && this.handles.get(members)?.machine;
+    };
+    return {
+      machine: channelMachine.id,
+      states: () => this.store.names().flatMap((name) => {
+        const runner = runnerOf(name);
+        return runner ? [runner.value] : [];
+      }),
+      find: (name) => {
+        const runner = runnerOf(name);
+        return runner && { value: runner.value, context: runner.snapshot.context };
+      },
+    };
   }
 
   /** Destroys channel `name` if it exists: its handle refuses further joins and pushes. */

@@ -14,6 +14,7 @@ import { ChannelService } from '../channel/channel.ts';
 import type { Connector, ParsedRoute, PushMessage } from '../connector/connector.ts';
 import { instantiate, loadDefinitions, RemoteTable } from '../rpc/remotes.ts';
 import { BackendSessionService, type FrontendSession, type SessionSnapshot } from '../connector/session.ts';
+import { inspectorOfProcess } from '../inspect/inspector.ts';
 
 /**
  * Everything a server does for clients, wired to NATS: its handlers (served locally by a frontend,
@@ -54,6 +55,7 @@ export class ClientServices<App = unknown> {
     );
     this.backendSessionService = new BackendSessionService(() => ({ rpc, subjects, timeout: rpcTimeout }));
     host.provide('channelService', this.channelService);
+    inspectorOfProcess().addSource(this.channelService.inspectionSource());
     host.provide('backendSessionService', this.backendSessionService);
   }
 
