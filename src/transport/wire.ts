@@ -311,7 +311,7 @@ export interface WatchRequest {
 
 /** One actor and the state it is in, in an {@link InspectSnapshot}. */
 export interface ActorState {
-  /** Unique in its process: `master-server-1`, `chat-server-1` (its server or supervisor machine), a session's id. */
+  /** Unique in its process for its machine: `master-server-1`, `chat-server-1` (its server or supervisor machine), a session's id, a channel's name. */
   actor: string;
   /** Its machine's name, as src/machines/registry.ts and `shaddock machines` have it. */
   machine: string;
