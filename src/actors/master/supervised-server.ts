@@ -27,6 +27,8 @@ export interface ServerEffects {
    * server fell silent at once). While it does not, a silent server is not killed. Default: always.
    */
   busHealthy?(): boolean;
+  /** Whether a pid runs on this host (default: a signal 0 check, zombies counting as ended). */
+  processAlive?(pid: number): boolean;
 }
 
 /** ms between SIGTERM and SIGKILL when a server is killed. */
@@ -46,6 +48,8 @@ export class SupervisedServer {
   private child: ChildProcess | undefined;
   /** Exit watch of an adopted process, which is not our child and so sends no 'exit' event. */
   private watch: unknown;
+  /** Monotonic time this process last proved it works (adopted, or answered a ping). */
+  private lastAnswer = Number.NEGATIVE_INFINITY;
   /** Re-check of a kill held back while the bus was down; cleared when the server is heard from. */
   private heldKill: unknown;
   /** It reached `failed` while the bus was unhealthy: {@link retryAfterOutage} gives it another go. */
@@ -165,6 +169,7 @@ export class SupervisedServer {
 
   heartbeat(pid: number): void {
     if (this.released) return;
+    if (pid === this.pid || this.pid === undefined) this.lastAnswer = this.clock.now();
     this.server.send({ type: 'HEARTBEAT', pid, at: this.clock.wall() });
   }
 
@@ -327,16 +332,25 @@ export class SupervisedServer {
 
   /**
    * An adopted process is not our child, so no 'exit' event will come: poll for its pid instead,
-   * and report it as exited with unknown code and signal.
+   * and report it as exited with unknown code and signal. The pid may mean nothing here (the
+   * server runs on another host, or this master's pid check cannot see it end): so a process that
+   * was killed for its silence and has not answered for twice the heartbeat timeout is taken as
+   * gone too, by its heartbeats, whatever the pid check says.
    */
   private watchAdopted(pid: number): void {
     if (this.watch !== undefined) this.clock.clearInterval(this.watch);
+    if (this.lastAnswer === Number.NEGATIVE_INFINITY) this.lastAnswer = this.clock.now();
+    const alive = this.effects.processAlive ?? isAlive;
     this.watch = this.clock.setInterval(
       () => {
-        if (isAlive(pid)) return;
+        const silentFor = this.clock.now() - this.lastAnswer;
+        const silentlyGone = stateName(this.server.getSnapshot().value) === 'killing' && silentFor >= 2 * this.spec.heartbeatTimeout;
+        if (alive(pid) && !silentlyGone) return;
         this.clock.clearInterval(this.watch);
         this.watch = undefined;
-        if (this.pid === pid) this.server.send({ type: 'EXITED', code: null, signal: null, at: this.clock.wall() });
+        if (this.pid !== pid) return;
+        if (silentlyGone) this.effects.logger.warn({ server: this.id, serverPid: pid, silentFor }, `server ${this.id} (pid ${pid}, adopted) has not answered for ${Math.round(silentFor)} ms since it went silent: taken as gone`);
+        this.server.send({ type: 'EXITED', code: null, signal: null, at: this.clock.wall() });
       },
       250,
       { unref: true },
