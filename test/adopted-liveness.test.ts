@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, test } from 'node:test';
 import { SupervisedServer } from '../src/actors/master/supervised-server.ts';
+import { announced, boundCpus, restartsFromEnv } from '../src/actors/server/announced.ts';
 import { isAlive } from '../src/actors/runtime/watch.ts';
 import { SimulatedClock } from '../src/clock.ts';
 import type { ChildSpec } from '../src/config/child-spec.ts';
@@ -27,14 +28,17 @@ function info(pid: number): ServerInfo {
 }
 
 /** A supervised server adopting a process at `pid`, on a simulated clock; spawns are counted, not run. */
-function adopting(pid: number, processAlive?: (pid: number) => boolean) {
+function adopting(pid: number, processAlive?: (pid: number) => boolean, restartsBefore = 0) {
   const clock = new SimulatedClock();
   const spawned: ChildProcess[] = [];
+  /** `restarts` as each spawn reads it (what the new process is told in SHADDOCK_RESTARTS). */
+  const toldRestarts: number[] = [];
   const server = new SupervisedServer(
     entry,
     spec,
     {
-      spawn: () => {
+      spawn: (s) => {
+        toldRestarts.push(s.restarts);
         const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
         spawned.push(child);
         return child;
@@ -45,9 +49,10 @@ function adopting(pid: number, processAlive?: (pid: number) => boolean) {
       ...(processAlive ? { processAlive } : {}),
     },
     clock,
+    restartsBefore,
   );
   server.start(info(pid));
-  return { clock, server, spawned };
+  return { clock, server, spawned, toldRestarts };
 }
 
 describe('death of an adopted server', () => {
@@ -102,6 +107,39 @@ describe('death of an adopted server', () => {
       assert.equal(spawned.length, 0);
     } finally {
       server.release();
+    }
+  });
+});
+
+describe('what a server announces of its supervision', () => {
+  test('restarts from SHADDOCK_RESTARTS, and the CPUs it is bound to when its entry has cpu', () => {
+    assert.equal(restartsFromEnv('3'), 3);
+    assert.equal(restartsFromEnv(undefined), undefined);
+    assert.equal(restartsFromEnv('-1'), undefined);
+    assert.equal(restartsFromEnv('x'), undefined);
+    const bound: ServerEntry = { ...entry, cpu: [1] };
+    assert.equal(boundCpus(bound, () => 'Name:\tnode\nCpus_allowed:\t2\nCpus_allowed_list:\t1\n'), '1');
+    assert.equal(boundCpus(entry, () => 'Cpus_allowed_list:\t0-1\n'), undefined, 'an unbound server announces nothing');
+    assert.equal(boundCpus(bound, () => { throw new Error('no /proc'); }), undefined);
+    assert.deepEqual(announced(entry, { SHADDOCK_RESTARTS: '2' }), { restarts: 2 });
+    assert.deepEqual(announced(entry, {}), {});
+  });
+
+  test('an adopted server counts on from the restarts it announced, and shows the CPUs it announced', () => {
+    const { clock, server, spawned, toldRestarts } = adopting(REMOTE_PID, () => true, 4);
+    try {
+      const row = server.row(clock.wall(), { ...info(REMOTE_PID), restarts: 4, cpu: '1' });
+      assert.equal(row.restarts, 4);
+      assert.equal(row.cpu, '1');
+      assert.equal(server.restarts, 4);
+      // Gone (silent), restarted: the fifth.
+      clock.advance(3 * HEARTBEAT_TIMEOUT + policy.initialDelay);
+      assert.equal(spawned.length, 1);
+      assert.deepEqual(toldRestarts, [5], 'the new process is told the count including its own restart');
+      assert.equal(server.restarts, 5);
+    } finally {
+      server.release();
+      for (const child of spawned) child.kill('SIGKILL');
     }
   });
 });

@@ -228,7 +228,11 @@ describe('master HA failures on one ZooKeeper server', () => {
       const successor = await eventually(async () => (await masters(ha.bus)).find((m) => m.pid !== leader.pid && m.state === 'leading.running'), 'the standby leading', SESSION_TIMEOUT + 10_000);
       assert.ok(successor.epoch! > leader.epoch!);
       // An auto-restart server (a child of whichever master spawned it) dies while the old leader sleeps.
-      const victim = row(await ha.cluster.list(), 'chat-server-1').pid!;
+      const adopted = row(await ha.cluster.list(), 'chat-server-1');
+      const victim = adopted.pid!;
+      // Learned from the server, not from the successor's memory: the same count and binding as under the old leader.
+      assert.equal(adopted.restarts, row(before, 'chat-server-1').restarts);
+      assert.equal(adopted.cpu, row(before, 'chat-server-1').cpu);
       const back = beats.next('chat-server-1', (info) => info.pid !== victim && info.state === 'running');
       process.kill(victim, 'SIGKILL');
       const restarted = await back;
@@ -241,6 +245,7 @@ describe('master HA failures on one ZooKeeper server', () => {
       assert.deepEqual(serverProcesses('chat-server-1', ha.zk.connectString), [restarted.pid], 'exactly one chat-server-1 (the old leader spawned none)');
       const old = sys.commands.filter((c) => c.epoch <= leader.epoch!);
       const rows = await ha.cluster.list();
+      assert.equal(row(rows, 'chat-server-1').restarts, adopted.restarts + 1, 'the restart counted on from the announced count');
       for (const r of before.filter((r) => r.serverType !== 'master' && r.id !== 'chat-server-1')) {
         assert.equal(row(rows, r.id).pid, r.pid, `${r.id} kept its process (commands of the old term: ${JSON.stringify(old.map((c) => c.command))})`);
         assert.equal(row(rows, r.id).state, 'connected', r.id);

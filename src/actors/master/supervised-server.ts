@@ -50,6 +50,8 @@ export class SupervisedServer {
   private watch: unknown;
   /** Monotonic time this process last proved it works (adopted, or answered a ping). */
   private lastAnswer = Number.NEGATIVE_INFINITY;
+  /** Restarts counted as of the latest restart, read while that restart spawns. */
+  private counted = 0;
   /** Re-check of a kill held back while the bus was down; cleared when the server is heard from. */
   private heldKill: unknown;
   /** It reached `failed` while the bus was unhealthy: {@link retryAfterOutage} gives it another go. */
@@ -64,6 +66,8 @@ export class SupervisedServer {
     private readonly effects: ServerEffects,
     /** Times the machines' timeouts and backoff, and stamps their events. */
     private readonly clock: Clock = systemClock,
+    /** Automatic restarts done under earlier masters, as an adopted server announced them. */
+    restartsBefore = 0,
   ) {
     this.server = createActor(
       serverMachine.provide({
@@ -85,11 +89,15 @@ export class SupervisedServer {
     this.supervisor = createActor(
       supervisorMachine.provide({
         actions: {
-          restart: () => this.server.send({ type: 'START', at: this.clock.wall() }),
+          restart: ({ context }) => {
+            // The count including this restart (the snapshot is updated only after this transition).
+            this.counted = context.restarts;
+            this.server.send({ type: 'START', at: this.clock.wall() });
+          },
           kill: () => this.killHung(),
         },
       }),
-      { clock, input: { serverId: entry.id, policy: spec.policy } },
+      { clock, input: { serverId: entry.id, policy: spec.policy, restartsBefore } },
     );
     watchState(this.server, (state, snapshot) => {
       const { pid, lastExit } = snapshot.context;
@@ -118,6 +126,11 @@ export class SupervisedServer {
 
   get pid(): number | undefined {
     return this.server.getSnapshot().context.pid;
+  }
+
+  /** Automatic restarts so far (under this master and, for an adopted server, before it). */
+  get restarts(): number {
+    return Math.max(this.counted, this.supervisor.getSnapshot().context.restarts);
   }
 
   /** Its process may be running (spawned, connected or silent): the master probes it. */
@@ -238,7 +251,8 @@ export class SupervisedServer {
       uptime: context.connectedAt !== undefined ? now - context.connectedAt : null,
       rss: current?.rss ?? null,
       lastExit: context.lastExit ?? null,
-      cpu: this.entry.cpu ? formatCpuList(this.entry.cpu) : null,
+      // What the process says it is bound to (an adopted one too), else what its entry asks.
+      cpu: current?.cpu ?? (this.entry.cpu ? formatCpuList(this.entry.cpu) : null),
       autoRestart: this.spec.restart !== 'temporary',
       restart: this.spec.restart,
       reason: supervisor.reason ?? null,
