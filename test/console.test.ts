@@ -163,6 +163,11 @@ describe('the web console in chromium', () => {
     await page.click('#masters tr[data-server-id="master-server-1"]');
     await page.locator('.chart[data-view="process"][data-machine="master"] .node.active[data-state-id="leading.running"]').waitFor({ timeout: 15_000 }).catch((error: Error) => assert.fail(`no master chart: ${error.message}${errors()}`));
     await page.locator('.chart[data-view="process"][data-actor="chat-server-2"][data-machine="supervisor"] .node.active[data-state-id="watching.up"]').waitFor({ timeout: 5_000 });
+    // One actor in full (the watch request's detail): its state and context.
+    await page.fill('#detail-actor', 'supervisor/chat-server-2');
+    await page.click('#detail-form button');
+    await page.locator('#detail-context', { hasText: 'supervisor chat-server-2: watching.up' }).waitFor({ timeout: 10_000 });
+    assert.match((await page.locator('#detail-context').textContent()) ?? '', /"restarts": 0/);
     const stream = await fetch(`${consoleUrl}events/server?id=bad.id`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(stream.status, 400);
     assert.match(await stream.text(), /must name a server/);

@@ -27,6 +27,10 @@ async function main() {
   for (const graph of await response.json()) definitions.set(graph.name, graph);
   openCluster();
   window.addEventListener('hashchange', () => select(fromHash()));
+  $('#detail-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    if (selected) select(selected, $('#detail-actor').value.trim() || undefined);
+  });
   const first = fromHash();
   if (first) select(first);
 }
@@ -144,7 +148,7 @@ function duration(ms) {
 
 // ---- one chosen process ------------------------------------------------------------------------
 
-function select(id) {
+function select(id, detail) {
   serverStream?.close();
   serverStream = undefined;
   selected = id;
@@ -154,13 +158,15 @@ function select(id) {
   $('#transitions').replaceChildren();
   $('#counts').replaceChildren();
   $('#counts-box').hidden = true;
+  $('#detail-actor').value = detail ?? '';
+  $('#detail-context').hidden = true;
   $('#detail').hidden = !id;
   if (cluster) renderCluster();
   if (!id) return;
   $('#detail-title').textContent = id;
   status('watching…');
   if (cluster) showMasterView(true);
-  const stream = new EventSource(`/events/server?id=${encodeURIComponent(id)}`);
+  const stream = new EventSource(`/events/server?id=${encodeURIComponent(id)}${detail ? `&detail=${encodeURIComponent(detail)}` : ''}`);
   serverStream = stream;
   stream.addEventListener('snapshot', (message) => {
     const snapshot = JSON.parse(message.data);
@@ -173,6 +179,9 @@ function select(id) {
       if (chart) chart.box.classList.remove('stale');
     }
     showCounts(snapshot.counts);
+    const context = $('#detail-context');
+    context.hidden = !detail;
+    if (detail) context.textContent = snapshot.detail ? `${snapshot.detail.machine} ${snapshot.detail.actor}: ${snapshot.detail.state}\n${JSON.stringify(snapshot.detail.context, null, 2)}` : `no actor "${detail}" in ${id}`;
   });
   stream.addEventListener('batch', (message) => {
     const batch = JSON.parse(message.data);
@@ -349,6 +358,8 @@ function drawChart(box, definition, laid) {
   const svg = document.createElementNS(SVG, 'svg');
   const width = Math.ceil(laid.width ?? 0) + 4;
   const height = Math.ceil(laid.height ?? 0) + 4;
+  // Scaled down to fit, but not below 60 %: a wider chart scrolls instead.
+  svg.style.minWidth = `${Math.round(width * 0.6)}px`;
   svg.setAttribute('width', width);
   svg.setAttribute('height', height);
   svg.setAttribute('viewBox', `-2 -2 ${width} ${height}`);
