@@ -15,6 +15,7 @@ import { subjects } from '../transport/subjects.ts';
 import { CliError, resolveTarget, type Target, type TargetOptions } from './target.ts';
 import { formatList } from './table.ts';
 import { addMachinesCommand } from './machines.ts';
+import { addInspectCommand } from './inspect.ts';
 import { consoleSignIn } from './console.ts';
 
 interface CommonOptions {
@@ -128,6 +129,7 @@ common(program.command('add'))
   });
 
 addMachinesCommand(program);
+addInspectCommand(program, common);
 
 common(program.command('console'))
   .description("print the web console's address with the admin token: opening it signs the browser in")
