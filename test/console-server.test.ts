@@ -124,7 +124,14 @@ describe('MasterConsole', () => {
     await assert.rejects(fetch(url), /fetch failed/);
     const again = await webConsole.lead(TOKEN);
     assert.ok(again);
+    // Released and led again at once (suspended, then resumed): the new server waits for the old port.
+    const fixed = new URL(again).port;
+    const sameAddress = new MasterConsole({ host: '127.0.0.1', port: Number(fixed) }, options);
     await webConsole.release();
+    assert.equal(await sameAddress.lead(TOKEN), again);
+    void sameAddress.release();
+    assert.equal(await sameAddress.lead(TOKEN), again);
+    await sameAddress.release();
   });
 
   test('a taken port: no console, the lead resolves undefined (the master runs on)', async () => {

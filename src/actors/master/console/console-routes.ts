@@ -19,6 +19,9 @@ export interface ConsoleData {
   masterId: string;
 }
 
+/** An event stream is opened with GET alone (a HEAD would hold a lease for nothing). */
+const streamOnly = { methods: ['GET'] } as const;
+
 /** A server id as subjects take it (config/fields.ts's token rule). */
 const SERVER_ID = /^[A-Za-z0-9_-]+$/;
 
@@ -62,7 +65,7 @@ export function mountConsole(routes: RouteTable, data: ConsoleData): void {
       transition: (change) => stream.send('transition', change),
     });
     stream.onClose(unsubscribe);
-  });
+  }, streamOnly);
 
   routes.add('/events/server', ({ req, res, url }) => {
     const asked = url.searchParams.get('id') ?? '';
@@ -80,7 +83,7 @@ export function mountConsole(routes: RouteTable, data: ConsoleData): void {
       detail,
     );
     stream.onClose(() => watch.close());
-  });
+  }, streamOnly);
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {

@@ -32,6 +32,7 @@ export class MasterConsole {
   private readonly feed: ClusterFeed;
   private readonly logger: Logger;
   private inspect: InspectSource = noInspection;
+  private releasing: Promise<void> | undefined;
 
   constructor(
     /** Where to listen; `undefined`: master.json has no port, and this master serves no console. */
@@ -67,6 +68,8 @@ export class MasterConsole {
     if (!this.address) return Promise.resolve(undefined);
     const address = this.address;
     this.starting ??= (async () => {
+      // Leading again right after a release: the port is free once the old server has closed.
+      await this.releasing;
       const server = new ConsoleServer({ ...address, token, routes: this.routes, logger: this.logger });
       try {
         const url = await server.start();
@@ -86,12 +89,17 @@ export class MasterConsole {
   }
 
   /** This master no longer leads, or stops: the console's port and its connections close. */
-  async release(): Promise<void> {
+  release(): Promise<void> {
     const starting = this.starting;
     this.starting = undefined;
-    await starting;
-    const server = this.server;
-    this.server = undefined;
-    await server?.stop();
+    const before = this.releasing;
+    this.releasing = (async () => {
+      await before;
+      await starting;
+      const server = this.server;
+      this.server = undefined;
+      await server?.stop();
+    })();
+    return this.releasing;
   }
 }
