@@ -144,6 +144,9 @@ describe('the web console in chromium', () => {
 
     // The supervisor went through backing off and is watching again; the list says so.
     await page.locator('#transitions li[data-machine="supervisor"][data-state="backingOff"]').waitFor({ timeout: 5_000 });
+    // Named with the event that moved it, from the master's own inspection.
+    await page.locator('#transitions li[data-machine="supervisor"][data-state="backingOff"] .t-event', { hasText: 'DOWN' }).waitFor({ timeout: 10_000 });
+    await page.locator('#transitions li[data-machine="server"][data-state="crashed"] .t-event', { hasText: 'EXITED' }).waitFor({ timeout: 10_000 });
     await supervisor.locator('.node.active[data-state-id="watching.up"]').waitFor({ timeout: 10_000 });
     await page.locator('.chart[data-view="master"][data-machine="server"] .node.active[data-state-id="live.connected"]').waitFor({ timeout: 10_000 });
     // The new process is watched again: the old one's lifecycle was greyed out when the master saw it

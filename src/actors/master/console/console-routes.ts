@@ -83,6 +83,18 @@ export function mountConsole(routes: RouteTable, data: ConsoleData): void {
       detail,
     );
     stream.onClose(() => watch.close());
+    // The master's own inspection names the events that moved its server and supervisor machines
+    // of this server (the cluster feed has their states only).
+    if (id === data.masterId) return;
+    const master = data.inspect()(data.masterId, {
+      snapshot: () => undefined,
+      batch: (batch) => {
+        const events = batch.events.filter((event) => event.actor === id);
+        if (events.length > 0) stream.send('master-batch', { server: id, events });
+      },
+      error: () => undefined,
+    });
+    stream.onClose(() => master.close());
   }, streamOnly);
 }
 

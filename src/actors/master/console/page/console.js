@@ -191,6 +191,14 @@ function select(id, detail) {
     }
     if (batch.counts) showCounts(batch.counts);
   });
+  stream.addEventListener('master-batch', (message) => {
+    // The events behind the master's view of this server: named in the list, the arrow taken lit.
+    for (const event of JSON.parse(message.data).events) {
+      nameEvent(event);
+      const chart = charts.get(`master:${event.actor}:${event.machine}`);
+      if (chart?.nodes && stateIdOf(chart, chart.state) === stateIdOf(chart, event.state)) highlight(chart, chart.state, { from: chart.previous, to: event.state, event: event.event });
+    }
+  });
   stream.addEventListener('unavailable', (message) => processGone(JSON.parse(message.data).error));
 }
 
@@ -243,6 +251,7 @@ function showActor(view, actor, machine, state, event) {
     });
   }
   const previous = chart.state;
+  if (previous !== state) chart.previous = previous;
   chart.state = state;
   chart.event = event ? { from: previous, to: state, event } : undefined;
   chart.box.dataset.state = state;
@@ -281,9 +290,26 @@ function addTransition(entry) {
     `<span class="t-machine">${escape(entry.machine)}${entry.actor !== selected ? ` ${escape(entry.actor)}` : ''}</span> → ` +
     `<span class="t-state">${escape(entry.state)}</span>` +
     (entry.event ? ` <span class="t-event">${escape(entry.event)}</span>` : '');
+  entry.li = li;
   const list = $('#transitions');
   list.insertBefore(li, list.firstChild);
   while (list.children.length > MAX_TRANSITIONS) list.lastChild.remove();
+}
+
+/** Gives the latest unnamed entry of the master's view for this machine and state its event. */
+function nameEvent(event) {
+  const entry = transitions.find((t) => t.view === 'master' && t.machine === event.machine && !t.event && stateIdMatches(t.state, event.state));
+  if (!entry?.li) return;
+  entry.event = event.event;
+  const span = document.createElement('span');
+  span.className = 't-event';
+  span.textContent = event.event;
+  entry.li.append(' ', span);
+}
+
+/** `live.connected` (the feed, every level) and `connected` (the inspector, no grouping states) are one state. */
+function stateIdMatches(full, short) {
+  return full === short || full.endsWith(`.${short}`);
 }
 
 function escape(text) {
