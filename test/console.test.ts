@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { readRunFile } from '../src/actors/master/run-file.ts';
+import { PinusClient } from './harness/pinus-client.ts';
 import { eventually, isAlive, launchChromium, repoRoot, runCli, startCluster, startNats, type RunningService, type TestCluster } from './harness/index.ts';
 
 const chatDir = join(repoRoot, 'examples/chat');
@@ -176,5 +177,23 @@ describe('the web console in chromium', () => {
     assert.match(await stream.text(), /must name a server/);
     assert.deepEqual(pageErrors, []);
     await context.close();
+  });
+
+  test("a connector's sessions are counted per state, not drawn one by one", async () => {
+    const port = (await cluster!.list()).find((row) => row.id === 'connector-server-1')?.clientPort;
+    assert.ok(port, 'connector-server-1 announces its client port');
+    const clients = [await PinusClient.connect('tcp', port), await PinusClient.connect('ws', port)];
+    try {
+      const { page, context } = await open();
+      await page.goto(`${consoleUrl}?token=${encodeURIComponent(token)}#server=connector-server-1`);
+      const sessions = page.locator('#counts table[data-machine="session"]');
+      await sessions.waitFor({ timeout: 15_000 }).catch((error: Error) => assert.fail(`no session counts: ${error.message}${errors()}`));
+      await page.locator('#counts table[data-machine="session"] thead th:nth-child(2)', { hasText: /^2$/ }).waitFor({ timeout: 10_000 });
+      assert.equal(await page.locator('.chart[data-machine="session"]').count(), 0, 'no chart per session');
+      assert.deepEqual(pageErrors, []);
+      await context.close();
+    } finally {
+      for (const client of clients) client.close();
+    }
   });
 });
