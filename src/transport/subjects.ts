@@ -16,6 +16,8 @@ export interface Subjects {
   session(frontendId: string): string;
   /** `<base>.push.<frontendId>`: messages for clients of that frontend (one per push, any number of users). */
   push(frontendId: string): string;
+  /** `<base>.metrics.<serverId>`: the leading master gathers a server's Prometheus metrics. */
+  metrics(serverId: string): string;
   /** `<base>.hb`: every server announces itself here each heartbeat interval. */
   readonly heartbeat: string;
   /** `<base>.discover`: a newcomer asks everyone to announce themselves now. */
@@ -49,6 +51,7 @@ export function subjects(prefix: string, cluster: string): Subjects {
     handled: (frontendId) => `${base}.handled.${frontendId}`,
     session: (frontendId) => `${base}.session.${frontendId}`,
     push: (frontendId) => `${base}.push.${frontendId}`,
+    metrics: (serverId) => `${base}.metrics.${serverId}`,
     heartbeat: `${base}.hb`,
     discover: `${base}.discover`,
     admin: `${base}.admin`,
