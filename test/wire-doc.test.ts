@@ -209,7 +209,7 @@ describe('docs/protocol.md against src/transport/wire.ts', () => {
   test('subjects.ts builds the subjects this test knows how to read', () => {
     assert.deepEqual(
       kinds.map((k) => k.kind).sort(),
-      ['admin', 'discover', 'events', 'handled', 'handler', 'hb', 'masters', 'push', 'rpc', 'session', 'sys'],
+      ['admin', 'discover', 'events', 'handled', 'handler', 'hb', 'masters', 'metrics', 'push', 'rpc', 'session', 'sys'],
     );
   });
 
