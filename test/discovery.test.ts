@@ -15,7 +15,8 @@ import { countRestarts, metricsHandler } from '../src/actors/master/metrics.ts';
 import { ServerDirectory } from '../src/actors/server/directory.ts';
 import { subjects } from '../src/transport/subjects.ts';
 import { PinusClient } from './harness/pinus-client.ts';
-import { repoRoot, startCluster, useNats, type TestCluster } from './harness/index.ts';
+import { eventually, repoRoot, startCluster, useNats, type TestCluster } from './harness/index.ts';
+import { readRunFile } from '../src/actors/master/run-file.ts';
 
 const bus = useNats();
 const SERVERS = ['chat-server-1', 'chat-server-2', 'connector-server-1', 'connector-server-2', 'gate-server-1'];
@@ -194,6 +195,27 @@ describe('the chat cluster seen by tools that know only NATS', () => {
     await arrived;
     subscription.unsubscribe();
     assert.deepEqual(pushes, [{ route: 'onAdd', body: { user: 'kim' } }]);
+  });
+
+  test('the leading master serves every server\'s metrics on its console\'s /metrics, behind the admin token', async () => {
+    const dir = join(repoRoot, 'examples/chat');
+    const run = await eventually(async () => {
+      const file = readRunFile(dir, 'test');
+      return file?.console ? file : undefined;
+    }, 'the run file to name the console');
+    const url = new URL('metrics', run.console!).href;
+    assert.equal((await fetch(url, { redirect: 'manual' })).status, 401);
+    const response = await fetch(url, { headers: { authorization: `Bearer ${run.adminToken}` } });
+    assert.equal(response.status, 200);
+    const body = await response.text();
+    for (const id of SERVERS) {
+      const type = id.replace(/-server-\d+$/, '');
+      assert.ok(body.includes(`shaddock_scrape_up{server_id="${id}",server_type="${type}"} 1`), `${id} answered the master`);
+      assert.ok(body.includes(`shaddock_restarts_total{server_id="${id}",server_type="${type}"} 0`), `the master counts ${id}'s restarts`);
+      assert.ok(body.includes(`shaddock_nats_reconnects_total{server_id="${id}",server_type="${type}"} 0`), `${id}'s own metrics`);
+    }
+    assert.ok(body.includes('shaddock_nats_reconnects_total{server_id="master-server-1",server_type="master"} 0'), 'the master\'s own');
+    assert.match(body, /shaddock_rpc_calls_total\{server_id="chat-server-2",server_type="chat",remote="chatRemote",method="whereIs",outcome="ok"\} \d+/);
   });
 
   test('/metrics gathers every server\'s metrics over NATS, labelled server_id and server_type, counters moving', async () => {
