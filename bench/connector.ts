@@ -1,18 +1,16 @@
 // Requests/s and p99 latency of `chat.chatHandler.send` through a gate-less connector frontend to a
 // chat backend, 100 and 1,000 WebSocket clients each in a closed loop: Shaddock next to pinus 1.7.4
 // running the same topology, in the same run, driven by the same load client. See bench/README.md.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { startEmbeddedNats, type EmbeddedNats } from '../src/actors/master/embedded-broker.ts';
 import { watch, type Watch } from '../src/actors/inspect/watcher.ts';
 import { subjects } from '../src/transport/subjects.ts';
+import { killPinusLeftovers, startPinusCluster } from './apps/pinus-cluster.ts';
 import { everyPid as shaddockPids, startShaddockChat, type ShaddockCluster } from './apps/shaddock-chat/cluster.ts';
 import { LoadClient } from './clients/driver.ts';
 import { PomeloClient } from './clients/pomelo.ts';
-import { alive, cpuMeter, formatCpu, freePort, signal, sleep, stopPids } from './clients/system.ts';
+import { alive, cpuMeter, formatCpu, freePort, signal, sleep } from './clients/system.ts';
 import { median, note, printRows, row, type ReportOptions, type Row } from './report.ts';
 
 const pinusAppDir = join(import.meta.dirname, 'apps', 'pinus-chat');
@@ -45,9 +43,7 @@ interface Cluster {
 
 // Everything this bench started, for the last-resort cleanup.
 let nats: EmbeddedNats | undefined;
-const pinusPids = new Set<number>();
 const loadClients = new Set<LoadClient>();
-let pinusBase: string | undefined;
 let finished = false;
 /** Measured runs during which other processes used more than BUSY_OTHER % of a core (their numbers are suspect). */
 let busyRuns = 0;
@@ -55,9 +51,9 @@ const BUSY_OTHER = 20;
 
 function killLeftovers(): void {
   for (const client of loadClients) if (client.child.exitCode === null) signal(client.pid, 'SIGKILL');
-  for (const pid of [...shaddockPids, ...pinusPids, ...(pinusBase ? pinusProcesses(pinusBase) : [])]) if (alive(pid)) signal(pid, 'SIGKILL');
+  for (const pid of shaddockPids) if (alive(pid)) signal(pid, 'SIGKILL');
+  killPinusLeftovers((pid) => alive(pid) && signal(pid, 'SIGKILL'));
   if (nats) signal(nats.pid, 'SIGTERM');
-  if (pinusBase) rmSync(pinusBase, { recursive: true, force: true });
 }
 
 process.on('exit', () => {
@@ -263,90 +259,25 @@ async function probe(side: Side, url: string): Promise<void> {
 
 // --- pinus ---------------------------------------------------------------------------------------
 
-/**
- * Starts the pinus app of apps/pinus-chat: a fresh base directory holding the generated config
- * (free loopback ports) and a link to the app's handlers, then `node app.js env=bench` there, which
- * is pinus's master; it spawns the connector and the chat server itself (detached, as pinus does
- * outside `development`). Every process writes its pid into <base>/pids.
- */
+/** Starts the pinus app of apps/pinus-chat (apps/pinus-cluster.ts): one connector, one chat server. */
 async function startPinus(): Promise<Cluster> {
-  const base = mkdtempSync(join(tmpdir(), 'shaddock-bench-pinus-'));
-  pinusBase = base;
-  symlinkSync(join(pinusAppDir, 'app'), join(base, 'app'));
-  mkdirSync(join(base, 'config'));
   const ports = new Set<number>();
   while (ports.size < 4) ports.add(await freePort());
   const [masterPort, connectorPort, clientPort, chatPort] = [...ports] as [number, number, number, number];
-  const json = (name: string, value: unknown): void => writeFileSync(join(base, 'config', name), `${JSON.stringify(value, null, 2)}\n`);
-  json('master.json', { bench: { id: 'master-server-1', host: '127.0.0.1', port: masterPort } });
-  json('servers.json', {
-    bench: {
+  const cluster = await startPinusCluster(
+    pinusAppDir,
+    'connector',
+    masterPort,
+    {
       connector: [{ id: 'connector-server-1', host: '127.0.0.1', port: connectorPort, clientHost: '127.0.0.1', clientPort, frontend: true }],
       chat: [{ id: 'chat-server-1', host: '127.0.0.1', port: chatPort }],
     },
-  });
-  // Warnings and errors only, on the console (the bench sends pinus's output to stderr).
-  json('log4js.json', { appenders: { console: { type: 'console' } }, categories: { default: { appenders: ['console'], level: 'warn' } } });
-
-  const master: ChildProcess = spawn(process.execPath, [...nodeArgs('BENCH_PINUS_NODE_ARGS'), join(pinusAppDir, 'app.js'), 'env=bench'], {
-    cwd: base,
-    env: { ...process.env, BENCH_PINUS_BASE: base, BENCH_HEARTBEAT: String(HEARTBEAT), NODE_ENV: 'bench' },
-    stdio: ['ignore', 2, 2],
-  });
-  let stopping = false;
-  if (master.pid !== undefined) pinusPids.add(master.pid);
-  master.once('exit', (code, sig) => {
-    if (!stopping) note(`connector: pinus master (pid ${master.pid}) exited (code ${code}, signal ${sig})`);
-  });
-
-  // The servers are up once both have written their pid.
-  const pidOf = (id: string): number | undefined => {
-    try {
-      return Number(readFileSync(join(base, 'pids', `${id}.pid`), 'utf8'));
-    } catch {
-      return undefined;
-    }
-  };
-  const deadline = Date.now() + START_TIMEOUT;
-  while (pidOf('connector-server-1') === undefined || pidOf('chat-server-1') === undefined) {
-    if (master.exitCode !== null || master.signalCode !== null) throw new Error('pinus master exited during start-up');
-    if (Date.now() > deadline) throw new Error(`pinus servers did not start within ${START_TIMEOUT} ms`);
-    await sleep(50);
-  }
-  const frontend = pidOf('connector-server-1')!;
-  const backend = pidOf('chat-server-1')!;
-  pinusPids.add(frontend);
-  pinusPids.add(backend);
+    { BENCH_HEARTBEAT: String(HEARTBEAT) },
+    nodeArgs('BENCH_PINUS_NODE_ARGS'),
+  );
   return {
     url: `ws://127.0.0.1:${clientPort}`,
-    pids: { frontend, backend, master: master.pid! },
-    async stop() {
-      stopping = true;
-      const pids = [...new Set([...pinusPids, ...pinusProcesses(base)])];
-      await stopPids(pids);
-      rmSync(base, { recursive: true, force: true });
-      pinusBase = undefined;
-    },
+    pids: { frontend: cluster.pids['connector-server-1']!, backend: cluster.pids['chat-server-1']!, master: cluster.masterPid },
+    stop: () => cluster.stop(),
   };
-}
-
-/** Every process whose environment names this base directory (pinus's master and what it spawned). */
-function pinusProcesses(base: string): number[] {
-  const found: number[] = [];
-  const marker = `BENCH_PINUS_BASE=${base}\0`;
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return found;
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/environ`, 'latin1').includes(marker)) found.push(Number(entry));
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return found;
 }
