@@ -277,9 +277,14 @@ describe('the chat cluster seen by tools that know only NATS', () => {
       const errors = (body: string) => value(body, 'shaddock_rpc_calls_total', { server_id: 'chat-server-2', remote: 'chatRemote', method: 'fail', outcome: 'error' }) ?? 0;
       for (let i = 0; i < 5; i++) await msgpackCall('chat-server-2', 'chatRemote', 'whereIs', ['room-z']);
       await msgpackCall('chat-server-2', 'chatRemote', 'fail', ['boom']);
+      const unknown = (body: string) => value(body, 'shaddock_rpc_calls_total', { server_id: 'chat-server-2', remote: '_unknown', method: '_unknown', outcome: 'error' }) ?? 0;
+      assert.equal((await msgpackCall('chat-server-2', 'chatRemote', 'noSuchMethod', [])).ok, false);
       const second = await scrape();
       assert.equal(calls(second) - calls(first), 5);
       assert.equal(errors(second) - errors(first), 1);
+      // A name the server does not serve adds no label set of its own.
+      assert.equal(unknown(second) - unknown(first), 1);
+      assert.ok(!second.includes('noSuchMethod'));
     } finally {
       client.close();
       directory.stop();
