@@ -1,8 +1,9 @@
 // Integration: the example chat cluster seen from outside, with nothing of Shaddock on the client
 // side: NATS micro discovery ($SRV.PING / INFO / STATS, checked against the io.nats.micro.v1
 // schemas' required fields and patterns), remote calls in JSON (Content-Type header) answered in
-// JSON (also over the NATS text protocol on a raw socket), a push received on a frontend's push subject, and the cluster's Prometheus metrics
-// gathered over NATS into one /metrics (served by a tiny HTTP server of this test's own).
+// JSON, also over the NATS text protocol on a raw socket, a push received on a frontend's push
+// subject, and every server's Prometheus metrics: on the leading master's console /metrics, and
+// through the same handler on a tiny HTTP server of this test's own, where exact counts are checked.
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { connect as tcpConnect, type AddressInfo } from 'node:net';
