@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { readRunFile } from '../src/actors/master/run-file.ts';
+import { PinusClient } from './harness/pinus-client.ts';
 import { eventually, isAlive, launchChromium, repoRoot, runCli, startCluster, startNats, type RunningService, type TestCluster } from './harness/index.ts';
 
 const chatDir = join(repoRoot, 'examples/chat');
@@ -144,6 +145,9 @@ describe('the web console in chromium', () => {
 
     // The supervisor went through backing off and is watching again; the list says so.
     await page.locator('#transitions li[data-machine="supervisor"][data-state="backingOff"]').waitFor({ timeout: 5_000 });
+    // Named with the event that moved it, from the master's own inspection.
+    await page.locator('#transitions li[data-machine="supervisor"][data-state="backingOff"] .t-event', { hasText: 'DOWN' }).waitFor({ timeout: 10_000 });
+    await page.locator('#transitions li[data-machine="server"][data-state="crashed"] .t-event', { hasText: 'EXITED' }).waitFor({ timeout: 10_000 });
     await supervisor.locator('.node.active[data-state-id="watching.up"]').waitFor({ timeout: 10_000 });
     await page.locator('.chart[data-view="master"][data-machine="server"] .node.active[data-state-id="live.connected"]').waitFor({ timeout: 10_000 });
     // The new process is watched again: the old one's lifecycle was greyed out when the master saw it
@@ -163,10 +167,33 @@ describe('the web console in chromium', () => {
     await page.click('#masters tr[data-server-id="master-server-1"]');
     await page.locator('.chart[data-view="process"][data-machine="master"] .node.active[data-state-id="leading.running"]').waitFor({ timeout: 15_000 }).catch((error: Error) => assert.fail(`no master chart: ${error.message}${errors()}`));
     await page.locator('.chart[data-view="process"][data-actor="chat-server-2"][data-machine="supervisor"] .node.active[data-state-id="watching.up"]').waitFor({ timeout: 5_000 });
+    // One actor in full (the watch request's detail): its state and context.
+    await page.fill('#detail-actor', 'supervisor/chat-server-2');
+    await page.click('#detail-form button');
+    await page.locator('#detail-context', { hasText: 'supervisor chat-server-2: watching.up' }).waitFor({ timeout: 10_000 });
+    assert.match((await page.locator('#detail-context').textContent()) ?? '', /"restarts": 0/);
     const stream = await fetch(`${consoleUrl}events/server?id=bad.id`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(stream.status, 400);
     assert.match(await stream.text(), /must name a server/);
     assert.deepEqual(pageErrors, []);
     await context.close();
+  });
+
+  test("a connector's sessions are counted per state, not drawn one by one", async () => {
+    const port = (await cluster!.list()).find((row) => row.id === 'connector-server-1')?.clientPort;
+    assert.ok(port, 'connector-server-1 announces its client port');
+    const clients = [await PinusClient.connect('tcp', port), await PinusClient.connect('ws', port)];
+    try {
+      const { page, context } = await open();
+      await page.goto(`${consoleUrl}?token=${encodeURIComponent(token)}#server=connector-server-1`);
+      const sessions = page.locator('#counts table[data-machine="session"]');
+      await sessions.waitFor({ timeout: 15_000 }).catch((error: Error) => assert.fail(`no session counts: ${error.message}${errors()}`));
+      await page.locator('#counts table[data-machine="session"] thead th:nth-child(2)', { hasText: /^2$/ }).waitFor({ timeout: 10_000 });
+      assert.equal(await page.locator('.chart[data-machine="session"]').count(), 0, 'no chart per session');
+      assert.deepEqual(pageErrors, []);
+      await context.close();
+    } finally {
+      for (const client of clients) client.close();
+    }
   });
 });

@@ -120,8 +120,8 @@ export const checkServerInfo: Check<ServerInfo> = (value) => {
   for (const name of ['id', 'serverType', 'host', 'state']) field(map, name, isString, 'a string');
   field(map, 'frontend', isBoolean, 'true or false');
   for (const name of ['pid', 'startedAt', 'rss']) field(map, name, isNumber, 'a number');
-  for (const name of ['port', 'clientPort']) field(map, name, isNumber, 'a number', true);
-  field(map, 'clientHost', isString, 'a string', true);
+  for (const name of ['port', 'clientPort', 'restarts']) field(map, name, isNumber, 'a number', true);
+  for (const name of ['clientHost', 'cpu']) field(map, name, isString, 'a string', true);
   const dropped = field(map, 'dropped', (v) => typeof v === 'object' && v !== null, 'a map', true);
   if (dropped !== undefined) {
     for (const [kind, count] of Object.entries(record(dropped, 'field "dropped"'))) {

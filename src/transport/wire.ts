@@ -80,6 +80,10 @@ export interface ServerInfo {
   rss: number;
   /** Malformed messages dropped so far by subject kind (`sys`, `rpc`, `handler`, ...); absent while none was. */
   dropped?: Record<string, number>;
+  /** Automatic restarts of this server id before this process, as its spawning master counted them; absent when not told. */
+  restarts?: number;
+  /** The CPUs the process is bound to (`0-1,3`), for a server with `cpu`; absent otherwise. */
+  cpu?: string;
 }
 
 // ---- discover --------------------------------------------------------------------------------

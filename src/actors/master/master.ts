@@ -86,7 +86,7 @@ export class Master<App = unknown> {
    * Server id → the last process heard running (also while standby), and whether it then said it
    * was stopping: how a new leader tells a server that went down in a gap from one stopped on purpose.
    */
-  private readonly heard = new Map<string, { pid: number; stopped: boolean }>();
+  private readonly heard = new Map<string, { pid: number; stopped: boolean; restarts?: number }>();
   /** Passes SIGHUP (reopen the log file) on to the servers. */
   private readonly hangups = new HangupRelay(() => this.servers.values());
   private readonly actor;
@@ -232,7 +232,7 @@ export class Master<App = unknown> {
       (id, pid) => this.servers.get(id)?.heartbeat(pid),
     ));
     this.directory.on('heartbeat', (info) => {
-      if (info.state === 'running') this.heard.set(info.id, { pid: info.pid, stopped: false });
+      if (info.state === 'running') this.heard.set(info.id, { pid: info.pid, stopped: false, ...(info.restarts !== undefined ? { restarts: info.restarts } : {}) });
       const server = this.servers.get(info.id);
       if (server) this.hangups.heartbeat(server, info.pid);
       // Only a server that is serving counts as connected; `starting` is still on its way.
@@ -371,6 +371,7 @@ export class Master<App = unknown> {
             config: { ...this.config, master: { ...this.config.master, ...(this.nats ? { nats: this.nats } : {}) } },
             controlKey: this.controlKey,
             epoch: this.epoch,
+            restarts: server.restarts,
             warn: (message) => this.host.logger.warn(message),
           }),
         requestStop: (server) => this.requestStop(server),
@@ -379,6 +380,7 @@ export class Master<App = unknown> {
         busHealthy: () => this.bus?.healthy() ?? true,
       },
       this.clock,
+      running?.restarts ?? (gone !== undefined ? this.heard.get(entry.id)?.restarts : undefined),
     );
     this.servers.set(entry.id, server);
     this.webConsole.track(server);

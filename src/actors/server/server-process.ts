@@ -20,6 +20,7 @@ import type { AppHost } from '../app/host.ts';
 import { Router } from '../rpc/router.ts';
 import { systemClock, type Clock } from '../../clock.ts';
 import { connectorSettings, type ConnectorSettings } from '../../config/connector.ts';
+import { announced } from './announced.ts';
 import { openCallLayer } from './call-layer.ts';
 import { ClientServices } from './client-services.ts';
 import { ServerDirectory } from './directory.ts';
@@ -213,6 +214,7 @@ export class ServerProcess<App = unknown> {
       startedAt: this.startedAt,
       rss: process.memoryUsage.rss(),
       ...this.droppedSoFar(),
+      ...announced(entry),
     };
   }
 

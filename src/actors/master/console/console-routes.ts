@@ -19,6 +19,9 @@ export interface ConsoleData {
   masterId: string;
 }
 
+/** An event stream is opened with GET alone (a HEAD would hold a lease for nothing). */
+const streamOnly = { methods: ['GET'] } as const;
+
 /** A server id as subjects take it (config/fields.ts's token rule). */
 const SERVER_ID = /^[A-Za-z0-9_-]+$/;
 
@@ -62,7 +65,7 @@ export function mountConsole(routes: RouteTable, data: ConsoleData): void {
       transition: (change) => stream.send('transition', change),
     });
     stream.onClose(unsubscribe);
-  });
+  }, streamOnly);
 
   routes.add('/events/server', ({ req, res, url }) => {
     const asked = url.searchParams.get('id') ?? '';
@@ -80,7 +83,19 @@ export function mountConsole(routes: RouteTable, data: ConsoleData): void {
       detail,
     );
     stream.onClose(() => watch.close());
-  });
+    // The master's own inspection names the events that moved its server and supervisor machines
+    // of this server (the cluster feed has their states only).
+    if (id === data.masterId) return;
+    const master = data.inspect()(data.masterId, {
+      snapshot: () => undefined,
+      batch: (batch) => {
+        const events = batch.events.filter((event) => event.actor === id);
+        if (events.length > 0) stream.send('master-batch', { server: id, events });
+      },
+      error: () => undefined,
+    });
+    stream.onClose(() => master.close());
+  }, streamOnly);
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {

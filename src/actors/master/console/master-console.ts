@@ -32,6 +32,7 @@ export class MasterConsole {
   private readonly feed: ClusterFeed;
   private readonly logger: Logger;
   private inspect: InspectSource = noInspection;
+  private releasing: Promise<void> | undefined;
 
   constructor(
     /** Where to listen; `undefined`: master.json has no port, and this master serves no console. */
@@ -66,7 +67,12 @@ export class MasterConsole {
   lead(token: string): Promise<string | undefined> {
     if (!this.address) return Promise.resolve(undefined);
     const address = this.address;
-    this.starting ??= (async () => {
+    if (this.starting) return this.starting;
+    // Declared first: the attempt compares itself with `this.starting` when it fails.
+    let starting: Promise<string | undefined> | undefined;
+    starting = (async () => {
+      // Leading again right after a release: the port is free once the old server has closed.
+      await this.releasing;
       const server = new ConsoleServer({ ...address, token, routes: this.routes, logger: this.logger });
       try {
         const url = await server.start();
@@ -77,21 +83,28 @@ export class MasterConsole {
         if (process.stdout.isTTY && !logFile()) process.stdout.write(`console (signs you in): ${url}?token=${encodeURIComponent(token)}\n`);
         return url;
       } catch (error) {
-        this.starting = undefined;
+        // The next lead tries again.
+        if (this.starting === starting) this.starting = undefined;
         this.logger.error({ err: error, host: address.host, port: address.port }, `console not served on ${address.host}:${address.port}: ${(error as Error).message}`);
         return undefined;
       }
     })();
-    return this.starting;
+    this.starting = starting;
+    return starting;
   }
 
   /** This master no longer leads, or stops: the console's port and its connections close. */
-  async release(): Promise<void> {
+  release(): Promise<void> {
     const starting = this.starting;
     this.starting = undefined;
-    await starting;
-    const server = this.server;
-    this.server = undefined;
-    await server?.stop();
+    const before = this.releasing;
+    this.releasing = (async () => {
+      await before;
+      await starting;
+      const server = this.server;
+      this.server = undefined;
+      await server?.stop();
+    })();
+    return this.releasing;
   }
 }

@@ -8,7 +8,8 @@ export interface ConsoleRequest {
   url: URL;
 }
 
-export type RouteHandler = (request: ConsoleRequest) => void | Promise<void>;
+/** Answers one request on `res`; it may return a promise, whose rejection (like a throw) is answered 500. */
+export type RouteHandler = (request: ConsoleRequest) => unknown;
 
 export interface RouteOptions {
   /**

@@ -27,6 +27,10 @@ async function main() {
   for (const graph of await response.json()) definitions.set(graph.name, graph);
   openCluster();
   window.addEventListener('hashchange', () => select(fromHash()));
+  $('#detail-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    if (selected) select(selected, $('#detail-actor').value.trim() || undefined);
+  });
   const first = fromHash();
   if (first) select(first);
 }
@@ -144,7 +148,7 @@ function duration(ms) {
 
 // ---- one chosen process ------------------------------------------------------------------------
 
-function select(id) {
+function select(id, detail) {
   serverStream?.close();
   serverStream = undefined;
   selected = id;
@@ -154,13 +158,15 @@ function select(id) {
   $('#transitions').replaceChildren();
   $('#counts').replaceChildren();
   $('#counts-box').hidden = true;
+  $('#detail-actor').value = detail ?? '';
+  $('#detail-context').hidden = true;
   $('#detail').hidden = !id;
   if (cluster) renderCluster();
   if (!id) return;
   $('#detail-title').textContent = id;
   status('watching…');
   if (cluster) showMasterView(true);
-  const stream = new EventSource(`/events/server?id=${encodeURIComponent(id)}`);
+  const stream = new EventSource(`/events/server?id=${encodeURIComponent(id)}${detail ? `&detail=${encodeURIComponent(detail)}` : ''}`);
   serverStream = stream;
   stream.addEventListener('snapshot', (message) => {
     const snapshot = JSON.parse(message.data);
@@ -173,6 +179,9 @@ function select(id) {
       if (chart) chart.box.classList.remove('stale');
     }
     showCounts(snapshot.counts);
+    const context = $('#detail-context');
+    context.hidden = !detail;
+    if (detail) context.textContent = snapshot.detail ? `${snapshot.detail.machine} ${snapshot.detail.actor}: ${snapshot.detail.state}\n${JSON.stringify(snapshot.detail.context, null, 2)}` : `no actor "${detail}" in ${id}`;
   });
   stream.addEventListener('batch', (message) => {
     const batch = JSON.parse(message.data);
@@ -181,6 +190,14 @@ function select(id) {
       addTransition({ ...event, view: 'process' });
     }
     if (batch.counts) showCounts(batch.counts);
+  });
+  stream.addEventListener('master-batch', (message) => {
+    // The events behind the master's view of this server: named in the list, the arrow taken lit.
+    for (const event of JSON.parse(message.data).events) {
+      nameEvent(event);
+      const chart = charts.get(`master:${event.actor}:${event.machine}`);
+      if (chart?.nodes && stateIdOf(chart, chart.state) === stateIdOf(chart, event.state)) highlight(chart, chart.state, { from: chart.previous, to: event.state, event: event.event });
+    }
   });
   stream.addEventListener('unavailable', (message) => processGone(JSON.parse(message.data).error));
 }
@@ -234,6 +251,7 @@ function showActor(view, actor, machine, state, event) {
     });
   }
   const previous = chart.state;
+  if (previous !== state) chart.previous = previous;
   chart.state = state;
   chart.event = event ? { from: previous, to: state, event } : undefined;
   chart.box.dataset.state = state;
@@ -272,9 +290,26 @@ function addTransition(entry) {
     `<span class="t-machine">${escape(entry.machine)}${entry.actor !== selected ? ` ${escape(entry.actor)}` : ''}</span> → ` +
     `<span class="t-state">${escape(entry.state)}</span>` +
     (entry.event ? ` <span class="t-event">${escape(entry.event)}</span>` : '');
+  entry.li = li;
   const list = $('#transitions');
   list.insertBefore(li, list.firstChild);
   while (list.children.length > MAX_TRANSITIONS) list.lastChild.remove();
+}
+
+/** Gives the latest unnamed entry of the master's view for this machine and state its event. */
+function nameEvent(event) {
+  const entry = transitions.find((t) => t.view === 'master' && t.machine === event.machine && !t.event && stateIdMatches(t.state, event.state));
+  if (!entry?.li) return;
+  entry.event = event.event;
+  const span = document.createElement('span');
+  span.className = 't-event';
+  span.textContent = event.event;
+  entry.li.append(' ', span);
+}
+
+/** `live.connected` (the feed, every level) and `connected` (the inspector, no grouping states) are one state. */
+function stateIdMatches(full, short) {
+  return full === short || full.endsWith(`.${short}`);
 }
 
 function escape(text) {
@@ -349,6 +384,8 @@ function drawChart(box, definition, laid) {
   const svg = document.createElementNS(SVG, 'svg');
   const width = Math.ceil(laid.width ?? 0) + 4;
   const height = Math.ceil(laid.height ?? 0) + 4;
+  // Scaled down to fit, but not below 60 %: a wider chart scrolls instead.
+  svg.style.minWidth = `${Math.round(width * 0.6)}px`;
   svg.setAttribute('width', width);
   svg.setAttribute('height', height);
   svg.setAttribute('viewBox', `-2 -2 ${width} ${height}`);
