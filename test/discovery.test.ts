@@ -1,11 +1,12 @@
 // Integration: the example chat cluster seen from outside, with nothing of Shaddock on the client
 // side: NATS micro discovery ($SRV.PING / INFO / STATS, checked against the io.nats.micro.v1
 // schemas' required fields and patterns), remote calls in JSON (Content-Type header) answered in
-// JSON, a push received on a frontend's push subject, and the cluster's Prometheus metrics
-// gathered over NATS into one /metrics (served by a tiny HTTP server of this test's own).
+// JSON, also over the NATS text protocol on a raw socket, a push received on a frontend's push
+// subject, and every server's Prometheus metrics: on the leading master's console /metrics, and
+// through the same handler on a tiny HTTP server of this test's own, where exact counts are checked.
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect as tcpConnect, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createInbox, headers, type Msg } from '@nats-io/transport-node';
@@ -174,6 +175,48 @@ describe('the chat cluster seen by tools that know only NATS', () => {
     assert.equal((garbled.reply.error as { code: string }).code, 'BAD_REQUEST');
   });
 
+  test('a remote called in JSON over the NATS text protocol on a raw socket (no NATS library)', async () => {
+    const { port } = new URL(bus.url);
+    const socket = tcpConnect(Number(port), '127.0.0.1');
+    try {
+      let buffer = Buffer.alloc(0);
+      let wake: () => void = () => {};
+      socket.on('data', (data: Buffer) => {
+        buffer = Buffer.concat([buffer, data]);
+        wake();
+      });
+      /** Waits for data until `parse` finds what it looks for in the buffer. */
+      const read = async <T>(parse: () => T | undefined): Promise<T> => {
+        for (;;) {
+          const found = parse();
+          if (found !== undefined) return found;
+          await new Promise<void>((resolve) => (wake = resolve));
+        }
+      };
+      await read(() => (buffer.includes('\r\n') && buffer.toString().startsWith('INFO ') ? true : undefined));
+      buffer = Buffer.alloc(0);
+      const body = JSON.stringify({ remote: 'chatRemote', method: 'whereIs', args: ['room-raw'] });
+      const head = 'NATS/1.0\r\nContent-Type: application/json\r\n\r\n';
+      socket.write(`CONNECT {"verbose":false,"pedantic":false,"headers":true,"no_responders":true,"lang":"raw","version":"0"}\r\n`);
+      socket.write('SUB raw.reply 1\r\n');
+      socket.write(`HPUB ${base}.rpc.chat-server-2 raw.reply ${Buffer.byteLength(head)} ${Buffer.byteLength(head) + Buffer.byteLength(body)}\r\n${head}${body}\r\n`);
+      const reply = await read(() => {
+        const text = buffer.toString();
+        const match = /HMSG raw\.reply 1 (\d+) (\d+)\r\n/.exec(text);
+        if (!match) return undefined;
+        const start = match.index + match[0].length;
+        const total = Number(match[2]);
+        if (Buffer.byteLength(text.slice(start)) < total) return undefined;
+        const message = Buffer.from(text.slice(start)).subarray(0, total).toString();
+        return { headers: message.slice(0, Number(match[1])), body: message.slice(Number(match[1])) };
+      });
+      assert.match(reply.headers, /Content-Type: application\/json/);
+      assert.deepEqual(JSON.parse(reply.body), { ok: true, result: { serverId: 'chat-server-2', users: 0 } });
+    } finally {
+      socket.destroy();
+    }
+  });
+
   test('a JSON client joins a room through a remote and receives the room\'s pushes on its push subject', async () => {
     // This client plays a frontend of its own: the room's pushes for its user come to push.<its id>.
     const frontend = 'json-frontend';
@@ -277,9 +320,14 @@ describe('the chat cluster seen by tools that know only NATS', () => {
       const errors = (body: string) => value(body, 'shaddock_rpc_calls_total', { server_id: 'chat-server-2', remote: 'chatRemote', method: 'fail', outcome: 'error' }) ?? 0;
       for (let i = 0; i < 5; i++) await msgpackCall('chat-server-2', 'chatRemote', 'whereIs', ['room-z']);
       await msgpackCall('chat-server-2', 'chatRemote', 'fail', ['boom']);
+      const unknown = (body: string) => value(body, 'shaddock_rpc_calls_total', { server_id: 'chat-server-2', remote: '_unknown', method: '_unknown', outcome: 'error' }) ?? 0;
+      assert.equal((await msgpackCall('chat-server-2', 'chatRemote', 'noSuchMethod', [])).ok, false);
       const second = await scrape();
       assert.equal(calls(second) - calls(first), 5);
       assert.equal(errors(second) - errors(first), 1);
+      // A name the server does not serve adds no label set of its own.
+      assert.equal(unknown(second) - unknown(first), 1);
+      assert.ok(!second.includes('noSuchMethod'));
     } finally {
       client.close();
       directory.stop();

@@ -13,6 +13,14 @@ import { ProcessMetrics } from '../runtime/metrics.ts';
 import { whenSettled } from '../runtime/settle.ts';
 import { inSpan } from '../runtime/tracing.ts';
 
+/** What one remote method or route counts. */
+interface CallCounters {
+  stats: EndpointStats | undefined;
+  ok: { inc(): void };
+  failed: { inc(): void };
+  duration: { observe(seconds: number): void };
+}
+
 /** Where a server is, for its NATS micro identity. */
 export interface ObservedServer {
   entry: ServerEntry;
@@ -34,6 +42,9 @@ export class ServerObservability {
   readonly metrics: ProcessMetrics;
   readonly micro: MicroService;
   private subscription: Subscription | undefined;
+  private readonly counters = new Map<string, CallCounters>();
+  /** `<kind>|<name>.<method>` of every remote method and handler method declared. */
+  private readonly served = new Set<string>();
 
   constructor(
     private readonly nc: NatsConnection,
@@ -60,6 +71,7 @@ export class ServerObservability {
   declare(kind: ServedCall['kind'], manifest: Record<string, string[]>): void {
     const subject = kind === 'remote' ? this.subjects.rpc(this.server.entry.id) : this.subjects.handler(this.server.entry.id);
     for (const [name, methods] of Object.entries(manifest)) {
+      for (const method of methods) this.served.add(`${kind}|${name}.${method}`);
       this.micro.endpoint({ name: endpointName(kind, name), subject, metadata: { kind, [kind]: name, methods: methods.join(',') } });
     }
   }
@@ -76,16 +88,41 @@ export class ServerObservability {
   };
 
   private count(call: ServedCall, route: string, ms: number, error: unknown): void {
-    const stats: EndpointStats | undefined = this.micro.stats(endpointName(call.kind, call.name));
-    stats?.record(ms, error);
-    const outcome = error === undefined ? 'ok' : 'error';
-    if (call.kind === 'remote') {
-      this.metrics.rpcCalls.inc({ remote: call.name, method: call.method, outcome });
-      this.metrics.rpcDuration.observe({ remote: call.name, method: call.method }, ms / 1000);
-    } else {
-      this.metrics.requests.inc({ route, outcome });
-      this.metrics.requestDuration.observe({ route }, ms / 1000);
-    }
+    const counters = this.countersOf(call, route);
+    (counters.stats ?? this.micro.stats(endpointName(call.kind, call.name)))?.record(ms, error);
+    (error === undefined ? counters.ok : counters.failed).inc();
+    counters.duration.observe(ms / 1000);
+  }
+
+  /** The labelled counters of one remote method or route, made once: prom-client hashes labels at each use otherwise. */
+  private countersOf(call: ServedCall, route: string): CallCounters {
+    // A method this server does not serve (anyone on NATS may send any name) is counted as
+    // `_unknown`, so that no caller can grow the label sets.
+    const known = this.served.has(`${call.kind}|${call.name}.${call.method}`);
+    const key = known ? `${call.kind}|${route}` : `${call.kind}|_unknown`;
+    let counters = this.counters.get(key);
+    if (counters) return counters;
+    const { metrics } = this;
+    const [name, method] = known ? [call.name, call.method] : ['_unknown', '_unknown'];
+    const label = known ? route : '_unknown';
+    counters =
+      call.kind === 'remote'
+        ? {
+            stats: this.micro.stats(endpointName(call.kind, call.name)),
+            ok: metrics.rpcCalls.labels({ remote: name, method, outcome: 'ok' }),
+            failed: metrics.rpcCalls.labels({ remote: name, method, outcome: 'error' }),
+            duration: metrics.rpcDuration.labels({ remote: name, method }),
+          }
+        : {
+            stats: this.micro.stats(endpointName(call.kind, call.name)),
+            ok: metrics.requests.labels({ route: label, outcome: 'ok' }),
+            failed: metrics.requests.labels({ route: label, outcome: 'error' }),
+            duration: metrics.requestDuration.labels({ route: label }),
+          };
+    // Shared by every unknown method: its endpoint (a remote's, when the remote exists) is looked up per call.
+    if (!known) counters.stats = undefined;
+    this.counters.set(key, counters);
+    return counters;
   }
 
   /** Starts answering discovery and the master's metrics requests, and counting NATS reconnects. */
