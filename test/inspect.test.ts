@@ -9,7 +9,8 @@ import { watch } from '../src/actors/inspect/watcher.ts';
 import { decode, encode } from '../src/transport/codec.ts';
 import { subjects } from '../src/transport/subjects.ts';
 import type { InspectBatch, InspectSnapshot, WatchRefusal } from '../src/transport/wire.ts';
-import { eventually, isAlive, repoRoot, startCluster, useNats, waitForExit, type TestCluster } from './harness/index.ts';
+import { PinusClient } from './harness/pinus-client.ts';
+import { eventually, isAlive, repoRoot, runCli, startCluster, useNats, waitForExit, type TestCluster } from './harness/index.ts';
 
 const chatDir = join(repoRoot, 'examples/chat');
 const cli = join(repoRoot, 'bin/shaddock.js');
@@ -26,7 +27,7 @@ interface Line {
 }
 
 /** `shaddock inspect <args>` as a child, its stdout parsed line by line; resolves once it says it is watching. */
-async function startInspect(args: string[]): Promise<{ child: ChildProcess; lines: Line[]; raw: string[]; exited: Promise<number | null> }> {
+async function startInspect(args: string[]): Promise<{ child: ChildProcess; lines: Line[]; raw: string[]; stderr: () => string; exited: Promise<number | null> }> {
   const child = spawn(process.execPath, [cli, 'inspect', ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: Line[] = [];
   const raw: string[] = [];
@@ -49,7 +50,7 @@ async function startInspect(args: string[]): Promise<{ child: ChildProcess; line
     });
     void exited.then((code) => reject(new Error(`shaddock inspect exited (${code}) before watching: ${stderr}`)));
   });
-  return { child, lines, raw, exited };
+  return { child, lines, raw, stderr: () => stderr, exited };
 }
 
 describe('shaddock inspect on the chat cluster', () => {
@@ -96,12 +97,27 @@ describe('shaddock inspect on the chat cluster', () => {
     assert.equal(await inspect.exited, 0, 'Ctrl-C ends it cleanly');
   });
 
-  test('text output: the current state of every actor first, then one line per transition', async () => {
-    const inspect = await startInspect(['chat-server-2', ...cluster.args]);
+  test('text output: the current state first; a restarted server is lost, then watched again from a fresh snapshot', async () => {
+    const inspect = await startInspect(['chat-server-2', '--ttl', '1500', ...cluster.args]);
     children.push(inspect.child);
-    await eventually(async () => (inspect.raw.some((line) => / chat-server-2 lifecycle chat-server-2 = running$/.test(line)) ? true : undefined), 'the lifecycle in the snapshot');
+    // In the snapshot (`= running`), or, when the new process was watched while still starting, as its transition (`→ running`).
+    const running = (): number => inspect.raw.filter((line) => / chat-server-2 lifecycle chat-server-2 (= running$|→ running \()/.test(line)).length;
+    await eventually(async () => (running() === 1 ? true : undefined), 'the lifecycle in the snapshot');
+    const pid = (await cluster.list()).find((row) => row.id === 'chat-server-2')!.pid!;
+    process.kill(pid, 'SIGKILL');
+    await eventually(async () => (/lost chat-server-2: .*; still trying/.test(inspect.stderr()) ? true : undefined), 'the watcher saying it lost the server', 15_000);
+    await eventually(async () => (/watching chat-server-2 again/.test(inspect.stderr()) && running() >= 2 ? true : undefined), 'the new process watched, its lifecycle running', 30_000);
     inspect.child.kill('SIGINT');
     assert.equal(await inspect.exited, 0);
+  });
+
+  test('a server that does not answer, or a bad --ttl: exit 1 with what was wrong', async () => {
+    const missing = await runCli(['inspect', 'chat-server-9', ...cluster.args]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no process "chat-server-9" answers on shaddock\.chat\.watch\.chat-server-9/);
+    const badTtl = await runCli(['inspect', 'master', '--ttl', 'soon', ...cluster.args]);
+    assert.equal(badTtl.code, 1);
+    assert.match(badTtl.stderr, /--ttl "soon" is not a positive whole number of ms/);
   });
 
   test('a watcher that goes away: its lease ends and the events stop within it', async () => {
@@ -136,6 +152,34 @@ describe('shaddock inspect on the chat cluster', () => {
     }
   });
 
+  test('a frontend: sessions counted per state, one in full with its transitions', async () => {
+    const port = (await cluster.list()).find((row) => row.id === 'connector-server-2')!.clientPort!;
+    const client = await PinusClient.connect('ws', port);
+    let closed = false;
+    try {
+      const batches: InspectBatch[] = [];
+      const first = await watch(bus.nc, chat, 'connector-server-2', { ttlMs: 2_000 }, (batch) => batches.push(batch));
+      try {
+        assert.equal(first.snapshot.counts.session?.working, 1, JSON.stringify(first.snapshot.counts));
+        assert.deepEqual(first.snapshot.actors.map((actor) => `${actor.machine} ${actor.state}`), ['lifecycle running']);
+        // connector-server-2 has had no other client in this file: this one is session 1.
+        const shown = await first.setDetail('1');
+        assert.equal(shown.detail?.machine, 'session');
+        assert.equal(shown.detail?.state, 'working');
+        assert.equal(typeof shown.detail?.context, 'object');
+        client.close();
+        closed = true;
+        const event = await eventually(async () => batches.flatMap((batch) => batch.events).find((e) => e.actor === '1' && e.state === 'closed'), 'session 1 closed in a batch');
+        assert.equal(event.machine, 'session');
+        await eventually(async () => (batches.some((batch) => batch.counts?.session?.working === undefined && batch.counts?.session !== undefined) ? true : undefined), 'counts without the working session');
+      } finally {
+        await first.close();
+      }
+    } finally {
+      if (!closed) client.close();
+    }
+  });
+
   test('watch() from code: a snapshot of the master, and a malformed request refused with the field named', async () => {
     const batches: InspectBatch[] = [];
     const handle = await watch(bus.nc, chat, masterId, { ttlMs: 2_000 }, (batch) => batches.push(batch));
@@ -154,6 +198,8 @@ describe('shaddock inspect on the chat cluster', () => {
     }
     const refused = decode<WatchRefusal>((await bus.nc.request(chat.watch(masterId), encode({ watcher: 'x', ttlMs: 'soon' }), { timeout: 5_000 })).data);
     assert.match(refused.error, /field "ttlMs"/);
+    const masterRow = (await cluster.list()).find((row) => row.id === masterId)!;
+    assert.ok((masterRow.dropped.watch ?? 0) >= 1, `the master counted the malformed watch request: ${JSON.stringify(masterRow.dropped)}`);
     await assert.rejects(watch(bus.nc, chat, 'no-such-server', { timeoutMs: 1_000 }, () => {}), /no process "no-such-server" answers/);
   });
 });

@@ -61,7 +61,8 @@ export function addInspectCommand(program: Command, common: (command: Command) =
     .action(async (id: string, options: InspectOptions) => {
       const ttlMs = Number(options.ttl);
       if (!Number.isInteger(ttlMs) || ttlMs <= 0) throw new CliError(`--ttl "${options.ttl}" is not a positive whole number of ms`);
-      const target = await resolveTarget(options);
+      // Watching takes no admin token (docs/inspect.md): only NATS is needed, found as for any command.
+      const target = await resolveTarget({ ...options, token: options.token ?? 'not needed by inspect' });
       const { master } = target.config;
       const subjects = buildSubjects(master.prefix, master.cluster);
       const nc = await connectNats({ ...master.nats, servers: target.nats }, 'shaddock-inspect');

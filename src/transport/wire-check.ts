@@ -18,6 +18,8 @@ import type {
   SysCommand,
   MasterInfo,
   MastersRequest,
+  MetricsReply,
+  MetricsRequest,
   InspectBatch,
   InspectSnapshot,
   WatchRefusal,
@@ -83,6 +85,24 @@ export const checkClusterEvent: Check<ClusterEvent> = (value) => {
 export const checkDiscover: Check<DiscoverMessage> = (value) => record(value, 'a discover message') as DiscoverMessage;
 
 export const checkMastersRequest: Check<MastersRequest> = (value) => record(value, 'a masters request') as MastersRequest;
+
+export const checkMetricsRequest: Check<MetricsRequest> = (value) => record(value, 'a metrics request') as MetricsRequest;
+
+export const checkMetricsReply: Check<MetricsReply> = (value) => {
+  const map = record(value, 'a metrics reply');
+  for (const name of ['serverId', 'serverType']) field(map, name, isString, 'a string');
+  field<unknown[]>(map, 'metrics', isArray, 'an array').forEach((metric, i) => {
+    const family = record(metric, `field "metrics[${i}]"`);
+    for (const name of ['name', 'help', 'type', 'aggregator']) field(family, name, isString, `a string (metrics[${i}])`);
+    field<unknown[]>(family, 'values', isArray, `an array (metrics[${i}])`).forEach((sample, j) => {
+      const entry = record(sample, `field "metrics[${i}].values[${j}]"`);
+      // NaN and ±Inf are metric values too (a gauge may be NaN).
+      field(entry, 'value', (v) => typeof v === 'number', `a number (metrics[${i}].values[${j}])`);
+      record(entry.labels, `field "metrics[${i}].values[${j}].labels"`);
+    });
+  });
+  return map as unknown as MetricsReply;
+};
 
 export const checkMasterInfo: Check<MasterInfo> = (value) => {
   const map = record(value, 'a master (MasterInfo)');
@@ -150,9 +170,11 @@ export const checkHandlerBatch: Check<HandlerBatch> = (value) => {
   field(map, 'from', isString, 'a string');
   const calls = field<unknown[]>(map, 'calls', isArray, 'an array');
   calls.forEach((call, i) => {
-    const ok = Array.isArray(call) && call.length === 5 && isNumber(call[0]) && isString(call[1]) && isString(call[2]);
-    if (!ok) fail(`field "calls[${i}]": expected [id, handler, method, msg, session], got ${describe(call)}`);
+    const ok = Array.isArray(call) && (call.length === 5 || call.length === 6) && isNumber(call[0]) && isString(call[1]) && isString(call[2]);
+    if (!ok) fail(`field "calls[${i}]": expected [id, handler, method, msg, session, trace?], got ${describe(call)}`);
     record((call as ForwardedCall)[4], `field "calls[${i}]" session`);
+    const trace = (call as ForwardedCall)[5];
+    if (trace !== undefined && !Object.values(record(trace, `field "calls[${i}]" trace`)).every(isString)) fail(`field "calls[${i}]" trace: expected string values, got ${describe(trace)}`);
   });
   return map as unknown as HandlerBatch;
 };

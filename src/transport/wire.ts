@@ -183,8 +183,10 @@ export interface ServerExit {
  * One client request a frontend forwards, inside a {@link HandlerBatch}: the call's id (unique
  * among that frontend's calls in flight), the handler and method of the route, the client's
  * message and the session. The transport passes the session through untouched (`Session`).
+ * A sixth element, when present, is the W3C trace context of the client request (`traceparent`,
+ * `tracestate`), so the handler's work joins the frontend's trace.
  */
-export type ForwardedCall<Session = unknown> = [id: number, handler: string, method: string, msg: unknown, session: Session];
+export type ForwardedCall<Session = unknown> = [id: number, handler: string, method: string, msg: unknown, session: Session, trace?: Record<string, string>];
 
 /** One answer to a {@link ForwardedCall}, inside a {@link HandledBatch}: 1 and the handler's result, or 0 and its error. */
 export type ForwardedReply = [id: number, ok: 1, result: unknown] | [id: number, ok: 0, error: WireError];
@@ -381,6 +383,37 @@ export interface InspectBatch {
 
 // ---- every subject ----------------------------------------------------------------------------
 
+// ---- metrics.<serverId> ------------------------------------------------------------------------
+
+/** `metrics.<serverId>` request: nothing to say. */
+export type MetricsRequest = Record<string, never>;
+
+/** One metric value, as prom-client's `getMetricsAsJSON` gives it. */
+export interface MetricSample {
+  value: number;
+  labels: Record<string, string | number>;
+  /** A histogram's series (`<name>_bucket`, `_sum`, `_count`); absent for counters and gauges. */
+  metricName?: string;
+}
+
+/** One metric and its values, as prom-client's `getMetricsAsJSON` gives it. */
+export interface MetricFamily {
+  name: string;
+  help: string;
+  /** `counter`, `gauge`, `histogram` or `summary`. */
+  type: string;
+  /** How prom-client merges it with the same metric of other processes (`sum`, `first`, ...). */
+  aggregator: string;
+  values: MetricSample[];
+}
+
+/** `metrics.<serverId>` reply: the server's identity and every metric of its registry. */
+export interface MetricsReply {
+  serverId: string;
+  serverType: string;
+  metrics: MetricFamily[];
+}
+
 /**
  * Subject kind (the token after `<prefix>.<cluster>`) → its payloads: `request` and `reply` for
  * request/reply subjects (`results`: the reply's `result` by command or method), `message` for
@@ -398,6 +431,7 @@ export interface WireMessages {
   session: { request: SessionRequest; reply: RpcReply; results: SessionResults };
   push: { message: PushMessage };
   masters: { request: MastersRequest; reply: MasterInfo };
+  metrics: { request: MetricsRequest; reply: MetricsReply };
   watch: { request: WatchRequest; reply: InspectSnapshot | WatchRefusal };
   inspect: { message: InspectBatch };
 }

@@ -41,6 +41,8 @@ import { consoleAddress } from '../../config/console.ts';
 import { MasterConsole } from './console/master-console.ts';
 import { natsInspection } from './console/inspect-source.ts';
 import { spawnServer } from './spawn.ts';
+import { ProcessMetrics } from '../runtime/metrics.ts';
+import { countRestarts, metricsHandler, type ClusterMetricsSource } from './metrics.ts';
 
 export interface MasterOptions {
   /** The app entry each server process runs. */
@@ -94,6 +96,8 @@ export class Master<App = unknown> {
   private connecting: Promise<void> | undefined;
   private readonly clock: Clock;
   private readonly startedAt: number;
+  /** The master's own metrics: its NATS reconnects, its servers' restarts. */
+  private readonly metrics: ProcessMetrics;
   /** The web console, served while this master leads; mount more routes on `webConsole.routes`. */
   readonly webConsole: MasterConsole;
 
@@ -106,7 +110,12 @@ export class Master<App = unknown> {
     this.startedAt = this.clock.wall();
     this.subjects = buildSubjects(config.master.prefix, config.master.cluster);
     this.leadership = options.leadership ?? new LeadImmediately();
+    this.metrics = new ProcessMetrics(host.metricsRegistry);
+    countRestarts(this.metrics.registry, () => [...this.servers.values()].map((server) => ({ ...server.row(this.clock.wall(), undefined), id: server.id })));
     this.webConsole = new MasterConsole(consoleAddress(config.master), { logger: host.logger, clock: this.clock, rows: () => this.rows(), masterId: config.master.id });
+    // Every server's metrics, gathered at each scrape; behind the admin token like the rest of the console.
+    const metrics = metricsHandler(this.metricsSource);
+    this.webConsole.routes.add('/metrics', ({ req, res }) => metrics(req, res));
     const machine = masterMachine.provide({
       actors: {
         connect: fromPromise<void, MasterContext>(() => (this.connecting = this.connect())),
@@ -126,6 +135,17 @@ export class Master<App = unknown> {
 
   get state(): string {
     return stateName(this.actor.getSnapshot().value);
+  }
+
+  /** What the master's `/metrics` gathers from (master/metrics.ts: `metricsHandler(master.metricsSource)`). */
+  get metricsSource(): ClusterMetricsSource {
+    return {
+      nc: () => this.nc,
+      subjects: this.subjects,
+      servers: () => this.directory?.all() ?? [],
+      self: { id: this.config.master.id, registry: this.metrics.registry },
+      timeout: Math.min(2_000, this.config.master.rpcTimeout),
+    };
   }
 
   /** Stops every server, then the master; resolves when the master machine has stopped. */
@@ -195,6 +215,7 @@ export class Master<App = unknown> {
       this.host.logger.info({ url: this.embedded.url, natsPid: this.embedded.pid }, 'started embedded nats-server');
     }
     const nc = (this.nc = await connectNats(this.nats, master.id));
+    void this.metrics.followReconnects(nc);
     this.controlKey = await this.leadership.controlKey(newControlKey);
     this.adminToken = master.adminToken ?? createHash('sha256').update(`shaddock admin token|${this.controlKey}`).digest('hex').slice(0, 32);
     reportDropsTo(nc, this.host.logger);
