@@ -1,15 +1,16 @@
 // Requests/s and p99 latency of `chat.chatHandler.send` through a gate-less connector frontend to a
 // chat backend, 100 and 1,000 WebSocket clients each in a closed loop: Shaddock next to pinus 1.7.4
 // running the same topology, in the same run, driven by the same load client. See bench/README.md.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
 import { startEmbeddedNats, type EmbeddedNats } from '../src/actors/master/embedded-broker.ts';
+import { watch, type Watch } from '../src/actors/inspect/watcher.ts';
+import { subjects } from '../src/transport/subjects.ts';
+import { killPinusLeftovers, startPinusCluster } from './apps/pinus-cluster.ts';
 import { everyPid as shaddockPids, startShaddockChat, type ShaddockCluster } from './apps/shaddock-chat/cluster.ts';
 import { LoadClient } from './clients/driver.ts';
 import { PomeloClient } from './clients/pomelo.ts';
-import { alive, cpuMeter, formatCpu, freePort, signal, sleep, stopPids } from './clients/system.ts';
+import { alive, cpuMeter, formatCpu, freePort, signal, sleep } from './clients/system.ts';
 import { median, note, printRows, row, type ReportOptions, type Row } from './report.ts';
 
 const pinusAppDir = join(import.meta.dirname, 'apps', 'pinus-chat');
@@ -26,6 +27,12 @@ const START_TIMEOUT = 60_000;
 const CASES = [100, 1_000] as const;
 
 type Side = 'shaddock' | 'baseline';
+/** A measured run: a side, or Shaddock again with a watcher (`shaddock inspect`, the console) holding a lease on its connector. */
+type Run = Side | 'watched';
+/** The bench app's cluster (apps/shaddock-chat/config/master.json) and the frontend a watcher watches. */
+const BENCH_SUBJECTS = subjects('shaddock', 'shaddock-bench-chat');
+const WATCHED_SERVER = 'connector-server-1';
+const WATCHED = 'Shaddock, no watcher';
 
 interface Cluster {
   url: string;
@@ -36,9 +43,7 @@ interface Cluster {
 
 // Everything this bench started, for the last-resort cleanup.
 let nats: EmbeddedNats | undefined;
-const pinusPids = new Set<number>();
 const loadClients = new Set<LoadClient>();
-let pinusBase: string | undefined;
 let finished = false;
 /** Measured runs during which other processes used more than BUSY_OTHER % of a core (their numbers are suspect). */
 let busyRuns = 0;
@@ -46,9 +51,9 @@ const BUSY_OTHER = 20;
 
 function killLeftovers(): void {
   for (const client of loadClients) if (client.child.exitCode === null) signal(client.pid, 'SIGKILL');
-  for (const pid of [...shaddockPids, ...pinusPids, ...(pinusBase ? pinusProcesses(pinusBase) : [])]) if (alive(pid)) signal(pid, 'SIGKILL');
+  for (const pid of shaddockPids) if (alive(pid)) signal(pid, 'SIGKILL');
+  killPinusLeftovers((pid) => alive(pid) && signal(pid, 'SIGKILL'));
   if (nats) signal(nats.pid, 'SIGTERM');
-  if (pinusBase) rmSync(pinusBase, { recursive: true, force: true });
 }
 
 process.on('exit', () => {
@@ -92,7 +97,12 @@ export async function run(options: ReportOptions): Promise<void> {
     for (const count of CASES) {
       const name = `${count.toLocaleString('en-US')} clients`;
       const loads: Partial<Record<Side, LoadClient>> = {};
-      const results = { shaddock: { rate: [] as number[], p99: [] as number[] }, baseline: { rate: [] as number[], p99: [] as number[] } };
+      /** Per run: requests/s, p99, and the frontend's CPU µs per request (steadier than requests/s on a busy machine). */
+      const results: Record<Run, { rate: number[]; p99: number[]; cpu: number[]; batches: number }> = {
+        shaddock: { rate: [], p99: [], cpu: [], batches: 0 },
+        baseline: { rate: [], p99: [], cpu: [], batches: 0 },
+        watched: { rate: [], p99: [], cpu: [], batches: 0 },
+      };
       try {
         for (const side of sides) {
           const load = LoadClient.start(`${side} ${name}`, nodeArgs('BENCH_CLIENT_NODE_ARGS'));
@@ -103,21 +113,28 @@ export async function run(options: ReportOptions): Promise<void> {
         }
         for (let round = 0; round < ROUNDS; round++) {
           // Alternate which side goes first so drift (other load, thermal) hits both alike.
-          const order = round % 2 === 0 ? sides : [...sides].reverse();
-          for (const side of order) {
+          // Shaddock runs twice a round, without and with a watcher, in alternating order too.
+          const runs: Run[] = sides.flatMap((side): Run[] => (side === 'shaddock' ? (round % 2 === 0 ? ['shaddock', 'watched'] : ['watched', 'shaddock']) : [side]));
+          const order = round % 2 === 0 ? runs : [...runs].reverse();
+          for (const run of order) {
+            const side: Side = run === 'watched' ? 'shaddock' : run;
             const load = loads[side]!;
+            const watcher = run === 'watched' ? await startWatcher(results.watched) : undefined;
             const meter = cpuMeter({ client: load.pid, ...clusters[side]!.pids });
             const result = await load.command({ cmd: 'requestLoop', route: ROUTE, body: BODY, warmupSeconds: WARMUP_SECONDS, seconds });
             const cpu = meter.stop();
+            await watcher?.close();
             if ((cpu.other ?? 0) > BUSY_OTHER) busyRuns++;
-            if (result.failures > 0) throw new Error(`${side} ${name}: ${result.failures} requests failed (connection closed or code other than 200)`);
+            if (result.failures > 0) throw new Error(`${run} ${name}: ${result.failures} requests failed (connection closed or code other than 200)`);
             const rate = result.responses / result.seconds;
-            results[side].rate.push(rate);
-            results[side].p99.push(result.p99);
+            results[run].rate.push(rate);
+            results[run].p99.push(result.p99);
             // CPU per request of each server process (the meter spans the warm-up too; requests/s is about the same there).
-            const micros = (proc: string): string => `${(((cpu[proc] ?? NaN) / 100) * 1e6 / rate).toFixed(0)} µs`;
+            const perRequest = (proc: string): number => (((cpu[proc] ?? NaN) / 100) * 1e6) / rate;
+            const micros = (proc: string): string => `${perRequest(proc).toFixed(0)} µs`;
+            results[run].cpu.push(perRequest('frontend'));
             note(
-              `connector ${name} round ${round + 1}/${ROUNDS} ${side}: ${Math.round(rate).toLocaleString('en-US')} requests/s, ` +
+              `connector ${name} round ${round + 1}/${ROUNDS} ${run}: ${Math.round(rate).toLocaleString('en-US')} requests/s, ` +
                 `p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, max ${result.max.toFixed(1)} ms; CPU ${formatCpu(cpu)}; ` +
                 `CPU per request: frontend ${micros('frontend')}, backend ${micros('backend')}`,
             );
@@ -132,9 +149,15 @@ export async function run(options: ReportOptions): Promise<void> {
           }
         }
       }
-      const value = (side: Side, key: 'rate' | 'p99'): number => (results[side][key].length ? median(results[side][key]) : NaN);
+      const value = (run: Run, key: 'rate' | 'p99' | 'cpu'): number => (results[run][key].length ? median(results[run][key]) : NaN);
       rows.push(row({ bench: 'connector', case: `${name}, requests/s`, shaddock: value('shaddock', 'rate'), baseline: BASELINE, baselineValue: value('baseline', 'rate'), unit: 'requests/s' }));
       rows.push(row({ bench: 'connector', case: `${name}, p99 latency`, shaddock: value('shaddock', 'p99'), baseline: BASELINE, baselineValue: value('baseline', 'p99'), unit: 'ms' }));
+      if (results.watched.rate.length) {
+        rows.push(row({ bench: 'connector', case: `${name}, requests/s, watched`, shaddock: value('watched', 'rate'), baseline: WATCHED, baselineValue: value('shaddock', 'rate'), unit: 'requests/s' }));
+        rows.push(row({ bench: 'connector', case: `${name}, p99 latency, watched`, shaddock: value('watched', 'p99'), baseline: WATCHED, baselineValue: value('shaddock', 'p99'), unit: 'ms' }));
+        rows.push(row({ bench: 'connector', case: `${name}, frontend CPU/request, watched`, shaddock: value('watched', 'cpu'), baseline: WATCHED, baselineValue: value('shaddock', 'cpu'), unit: 'µs' }));
+        note(`connector ${name}: the watcher on ${WATCHED_SERVER} received ${results.watched.batches} batch(es) over ${ROUNDS} runs`);
+      }
     }
     printRows(rows, options);
     if (busyRuns > 0) note(`connector: WARNING: during ${busyRuns} measured run(s) other processes used more than ${BUSY_OTHER}% of a core ("other" above): the machine was not idle, rerun for numbers to keep`);
@@ -144,6 +167,8 @@ export async function run(options: ReportOptions): Promise<void> {
       const p99 = rows.find((r) => r.case === `${name}, p99 latency`)!;
       const holds = rate.ratio >= 1 && p99.shaddock <= p99.baselineValue;
       note(`connector goal at ${name}: requests/s ≥ 1.0 × pinus (${rate.ratio.toFixed(2)}) at equal or better p99 (${p99.shaddock} vs ${p99.baselineValue} ms): ${holds ? 'met' : 'NOT MET'}`);
+      const watched = rows.find((r) => r.case === `${name}, requests/s, watched`);
+      if (watched) note(`connector goal at ${name} with a watcher: loses under 5 % of requests/s (${((1 - watched.ratio) * 100).toFixed(1)} %): ${watched.ratio > 0.95 ? 'met' : 'NOT MET'}`);
     }
     finished = true;
   } catch (error) {
@@ -162,6 +187,27 @@ export async function run(options: ReportOptions): Promise<void> {
   }
   await nats?.stop();
   if (failed) process.exit(1);
+}
+
+/**
+ * A watcher on the connector for one run, as `shaddock inspect connector-server-1` or the console
+ * holds one: its own NATS connection, a 3 s lease renewed every second, every batch counted.
+ */
+async function startWatcher(counter: { batches: number }): Promise<{ close(): Promise<void> }> {
+  const nc = await connect({ servers: nats!.url, noAsyncTraces: true });
+  let handle: Watch;
+  try {
+    handle = await watch(nc, BENCH_SUBJECTS, WATCHED_SERVER, { ttlMs: 3_000 }, () => void counter.batches++);
+  } catch (error) {
+    await nc.close();
+    throw error;
+  }
+  return {
+    async close() {
+      await handle.close();
+      await nc.close();
+    },
+  };
 }
 
 function shaddockCluster(cluster: ShaddockCluster): Cluster {
@@ -213,90 +259,25 @@ async function probe(side: Side, url: string): Promise<void> {
 
 // --- pinus ---------------------------------------------------------------------------------------
 
-/**
- * Starts the pinus app of apps/pinus-chat: a fresh base directory holding the generated config
- * (free loopback ports) and a link to the app's handlers, then `node app.js env=bench` there, which
- * is pinus's master; it spawns the connector and the chat server itself (detached, as pinus does
- * outside `development`). Every process writes its pid into <base>/pids.
- */
+/** Starts the pinus app of apps/pinus-chat (apps/pinus-cluster.ts): one connector, one chat server. */
 async function startPinus(): Promise<Cluster> {
-  const base = mkdtempSync(join(tmpdir(), 'shaddock-bench-pinus-'));
-  pinusBase = base;
-  symlinkSync(join(pinusAppDir, 'app'), join(base, 'app'));
-  mkdirSync(join(base, 'config'));
   const ports = new Set<number>();
   while (ports.size < 4) ports.add(await freePort());
   const [masterPort, connectorPort, clientPort, chatPort] = [...ports] as [number, number, number, number];
-  const json = (name: string, value: unknown): void => writeFileSync(join(base, 'config', name), `${JSON.stringify(value, null, 2)}\n`);
-  json('master.json', { bench: { id: 'master-server-1', host: '127.0.0.1', port: masterPort } });
-  json('servers.json', {
-    bench: {
+  const cluster = await startPinusCluster(
+    pinusAppDir,
+    'connector',
+    masterPort,
+    {
       connector: [{ id: 'connector-server-1', host: '127.0.0.1', port: connectorPort, clientHost: '127.0.0.1', clientPort, frontend: true }],
       chat: [{ id: 'chat-server-1', host: '127.0.0.1', port: chatPort }],
     },
-  });
-  // Warnings and errors only, on the console (the bench sends pinus's output to stderr).
-  json('log4js.json', { appenders: { console: { type: 'console' } }, categories: { default: { appenders: ['console'], level: 'warn' } } });
-
-  const master: ChildProcess = spawn(process.execPath, [...nodeArgs('BENCH_PINUS_NODE_ARGS'), join(pinusAppDir, 'app.js'), 'env=bench'], {
-    cwd: base,
-    env: { ...process.env, BENCH_PINUS_BASE: base, BENCH_HEARTBEAT: String(HEARTBEAT), NODE_ENV: 'bench' },
-    stdio: ['ignore', 2, 2],
-  });
-  let stopping = false;
-  if (master.pid !== undefined) pinusPids.add(master.pid);
-  master.once('exit', (code, sig) => {
-    if (!stopping) note(`connector: pinus master (pid ${master.pid}) exited (code ${code}, signal ${sig})`);
-  });
-
-  // The servers are up once both have written their pid.
-  const pidOf = (id: string): number | undefined => {
-    try {
-      return Number(readFileSync(join(base, 'pids', `${id}.pid`), 'utf8'));
-    } catch {
-      return undefined;
-    }
-  };
-  const deadline = Date.now() + START_TIMEOUT;
-  while (pidOf('connector-server-1') === undefined || pidOf('chat-server-1') === undefined) {
-    if (master.exitCode !== null || master.signalCode !== null) throw new Error('pinus master exited during start-up');
-    if (Date.now() > deadline) throw new Error(`pinus servers did not start within ${START_TIMEOUT} ms`);
-    await sleep(50);
-  }
-  const frontend = pidOf('connector-server-1')!;
-  const backend = pidOf('chat-server-1')!;
-  pinusPids.add(frontend);
-  pinusPids.add(backend);
+    { BENCH_HEARTBEAT: String(HEARTBEAT) },
+    nodeArgs('BENCH_PINUS_NODE_ARGS'),
+  );
   return {
     url: `ws://127.0.0.1:${clientPort}`,
-    pids: { frontend, backend, master: master.pid! },
-    async stop() {
-      stopping = true;
-      const pids = [...new Set([...pinusPids, ...pinusProcesses(base)])];
-      await stopPids(pids);
-      rmSync(base, { recursive: true, force: true });
-      pinusBase = undefined;
-    },
+    pids: { frontend: cluster.pids['connector-server-1']!, backend: cluster.pids['chat-server-1']!, master: cluster.masterPid },
+    stop: () => cluster.stop(),
   };
-}
-
-/** Every process whose environment names this base directory (pinus's master and what it spawned). */
-function pinusProcesses(base: string): number[] {
-  const found: number[] = [];
-  const marker = `BENCH_PINUS_BASE=${base}\0`;
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return found;
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/environ`, 'latin1').includes(marker)) found.push(Number(entry));
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return found;
 }

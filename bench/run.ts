@@ -31,6 +31,10 @@ export const benches: Record<string, Bench> = {
     description: 'channel push fan-out to 1,000 and 5,000 WebSocket clients (deliveries/s) and frontend RSS per idle connection, vs a bare ws server',
     load: () => import('./broadcast.ts'),
   },
+  chat: {
+    description: 'chatofpomelo topology (gate, 2 connectors, 2 chat servers): requests/s, pushes/s, p50/p99/p99.9 at 200 and 1,000 clients, one push and room broadcast, vs pinus 1.7.4',
+    load: () => import('./chat.ts'),
+  },
 };
 
 function usage(): string {
@@ -47,6 +51,7 @@ function usage(): string {
     '',
     'environment:',
     '  BENCH_SECONDS  seconds each measured run lasts (default 3)',
+    '  (chat: BENCH_CHAT_CLIENTS, BENCH_CHAT_MODES, BENCH_ROUNDS, BENCH_SIDES; see bench/README.md)',
   ].join('\n');
 }
 

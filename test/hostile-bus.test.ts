@@ -79,7 +79,7 @@ describe('the inbound guard', () => {
   test('shape checks name the field: push, forwarded calls and replies', () => {
     assert.throws(() => checkPushMessage({ route: 'onChat', body: 'x', uids: [] }), /field "body": expected bytes/);
     assert.throws(() => checkPushMessage({ route: 'onChat', body: new Uint8Array() }), /expected "uids" or "all": true/);
-    assert.throws(() => checkHandlerBatch({ from: 'x', calls: [1] }), /field "calls\[0\]": expected \[id, handler, method, msg, session\]/);
+    assert.throws(() => checkHandlerBatch({ from: 'x', calls: [1] }), /field "calls\[0\]": expected \[id, handler, method, msg, session, trace\?\]/);
     assert.throws(() => checkHandledBatch({ replies: 5 }), /field "replies": expected an array, got number 5/);
     assert.throws(() => checkHandledBatch({ replies: [[1, 0, { name: 'E' }]] }), /field "message": expected a string/);
   });

@@ -8,6 +8,8 @@
 //                and then `seconds`; requests/s and latency percentiles of the measured window
 //   blastLoop    client 0 triggers `pushes` pushes to every client, again and again for `seconds`
 //                (the next trigger once every client got them all); deliveries/s
+//   enterChat    the chat bench's way in: each of `count` clients asks the gate (`gateUrl`) for its
+//                connector, connects there and enters room `room-<i / roomSize>` as `user-<i>`
 //   close        close every client, then exit
 import { performance } from 'node:perf_hooks';
 import { PomeloClient, responseCode, utf8Decoder, utf8Encoder } from './pomelo.ts';
@@ -15,7 +17,9 @@ import { PomeloClient, responseCode, utf8Decoder, utf8Encoder } from './pomelo.t
 export type LoadCommand =
   | { cmd: 'connect'; url: string; count: number; raw?: boolean; concurrency?: number }
   | { cmd: 'each'; route: string; body: string; concurrency?: number }
+  /** `body` may hold `$i` (the client's index) and `$name` (its chat name, after enterChat). */
   | { cmd: 'requestLoop'; route: string; body: string; warmupSeconds: number; seconds: number }
+  | { cmd: 'enterChat'; gateUrl: string; count: number; roomSize: number; concurrency?: number }
   | { cmd: 'blastLoop'; trigger: { route: string; body: string } | { raw: string }; pushRoute: string; pushes: number; seconds: number; warmupBlasts: number }
   | { cmd: 'close' };
 
@@ -27,7 +31,20 @@ export type LoadReply =
   | { ok: false; error: string }
   | ({ ok: true; cmd: 'connect'; connected: number; ms: number; heartbeat: number | undefined } & CpuTime)
   | ({ ok: true; cmd: 'each'; done: number; ms: number } & CpuTime)
-  | ({ ok: true; cmd: 'requestLoop'; responses: number; seconds: number; p50: number; p99: number; max: number; failures: number } & CpuTime)
+  | ({
+      ok: true;
+      cmd: 'requestLoop';
+      responses: number;
+      seconds: number;
+      p50: number;
+      p99: number;
+      p999: number;
+      max: number;
+      failures: number;
+      /** Pushes (any route) the clients received during the measured window. */
+      pushes: number;
+    } & CpuTime)
+  | ({ ok: true; cmd: 'enterChat'; entered: number; ms: number; heartbeat: number | undefined } & CpuTime)
   | ({ ok: true; cmd: 'blastLoop'; deliveries: number; blasts: number; seconds: number; maxBlastMs: number } & CpuTime)
   | { ok: true; cmd: 'close' };
 
@@ -41,6 +58,10 @@ let pushRoute = '';
 let badPushes = 0;
 let onDelivery: (() => void) | undefined;
 let unexpectedCloses = 0;
+/** Every push received, whatever its route (the chat bench counts them all). */
+let pushesReceived = 0;
+/** The chat name of each client, by index (enterChat). */
+let names: string[] = [];
 
 function send(reply: LoadReply): void {
   process.send!(reply);
@@ -63,7 +84,9 @@ async function run(command: LoadCommand): Promise<LoadReply> {
     case 'each':
       return each(command.route, command.body, command.concurrency ?? 200);
     case 'requestLoop':
-      return requestLoop(command.route, utf8Encoder.encode(command.body), command.warmupSeconds, command.seconds);
+      return requestLoop(command.route, command.body, command.warmupSeconds, command.seconds);
+    case 'enterChat':
+      return enterChat(command.gateUrl, command.count, command.roomSize, command.concurrency ?? 50);
     case 'blastLoop':
       return blastLoop(command);
     case 'close':
@@ -79,14 +102,6 @@ async function connectAll(url: string, count: number, raw: boolean, concurrency:
   const cpu = process.cpuUsage();
   const start = performance.now();
   let next = 0;
-  const onPush = (route: string, body: Uint8Array): void => {
-    if (route === pushRoute && body.length > 0) deliveries++;
-    else badPushes++;
-    onDelivery?.();
-  };
-  const onClose = (): void => {
-    unexpectedCloses++;
-  };
   const opened: PomeloClient[] = new Array<PomeloClient>(count);
   const worker = async (): Promise<void> => {
     while (next < count) {
@@ -97,6 +112,54 @@ async function connectAll(url: string, count: number, raw: boolean, concurrency:
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
   clients = clients.concat(opened);
   return { ok: true, cmd: 'connect', connected: clients.length, ms: performance.now() - start, heartbeat: opened[0]?.handshake?.heartbeat, cpuSeconds: cpuSeconds(cpu) };
+}
+
+function onPush(route: string, body: Uint8Array): void {
+  pushesReceived++;
+  if (route === pushRoute && body.length > 0) deliveries++;
+  else badPushes++;
+  onDelivery?.();
+}
+
+function onClose(): void {
+  unexpectedCloses++;
+}
+
+/**
+ * chatofpomelo's way in, for `count` clients, at most `concurrency` at a time: ask the gate
+ * (`gate.gateHandler.queryEntry` with the uid) for a connector, close, connect to the connector it
+ * names, and enter room `room-<floor(i / roomSize)>` as `user-<i>` (`connector.entryHandler.enter`);
+ * the answer must list the room's users, this one among them.
+ */
+async function enterChat(gateUrl: string, count: number, roomSize: number, concurrency: number): Promise<LoadReply> {
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  const gateHost = new URL(gateUrl).hostname;
+  let next = 0;
+  const opened: PomeloClient[] = new Array<PomeloClient>(count);
+  const entered: string[] = new Array<string>(count);
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const index = next++;
+      const username = `user-${index}`;
+      const rid = `room-${Math.floor(index / roomSize)}`;
+      const gate = await PomeloClient.open(gateUrl);
+      const entry = await withTimeout(gate.call<{ code?: number; host?: string; port?: number }>('gate.gateHandler.queryEntry', { uid: username }), `queryEntry for ${username}`);
+      await gate.closeAndWait();
+      if (entry.code !== 200 || !entry.port) throw new Error(`gate answered ${JSON.stringify(entry)} for ${username}`);
+      // The gate names the connector's client host; both clusters listen on loopback only.
+      const host = entry.host === '0.0.0.0' || !entry.host ? gateHost : entry.host;
+      const client = await PomeloClient.open(`ws://${host}:${entry.port}`, { onPush, onClose });
+      const reply = await withTimeout(client.call<{ users?: string[]; code?: number }>('connector.entryHandler.enter', { username, rid }), `enter for ${username}`);
+      if (!Array.isArray(reply.users) || !reply.users.includes(username)) throw new Error(`enter ${username} in ${rid} answered ${JSON.stringify(reply)}`);
+      opened[index] = client;
+      entered[index] = username;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  clients = clients.concat(opened);
+  names = names.concat(entered);
+  return { ok: true, cmd: 'enterChat', entered: count, ms: performance.now() - start, heartbeat: opened[0]?.handshake?.heartbeat, cpuSeconds: cpuSeconds(cpu) };
 }
 
 /** One request per client, `$i` in the body replaced by the client's index; every answer must be code 200. */
@@ -121,8 +184,17 @@ async function each(route: string, body: string, concurrency: number): Promise<L
  * window count, and their latencies (send → response) make the percentiles. Then stops sending
  * and waits for the requests still out.
  */
-function requestLoop(route: string, body: Uint8Array, warmupSeconds: number, seconds: number): Promise<LoadReply> {
+function requestLoop(route: string, bodyTemplate: string, warmupSeconds: number, seconds: number): Promise<LoadReply> {
+  // One body for all, unless it names the client: then one per client, encoded once.
+  const perClient = bodyTemplate.includes('$i') || bodyTemplate.includes('$name');
+  const shared = utf8Encoder.encode(bodyTemplate);
+  const bodies = new Map<PomeloClient, Uint8Array>();
+  if (perClient) {
+    clients.forEach((client, index) => bodies.set(client, utf8Encoder.encode(bodyTemplate.replaceAll('$i', String(index)).replaceAll('$name', names[index] ?? `user-${index}`))));
+  }
   return new Promise((resolve, reject) => {
+    let pushesAtStart = 0;
+    let pushesAtEnd = 0;
     const latencies: number[] = [];
     let phase: 'warmup' | 'measure' | 'drain' = 'warmup';
     let responses = 0;
@@ -145,15 +217,17 @@ function requestLoop(route: string, body: Uint8Array, warmupSeconds: number, sec
         seconds: (measureEnd - measureStart) / 1000,
         p50: at(0.5),
         p99: at(0.99),
+        p999: at(0.999),
         max: latencies.length ? latencies[latencies.length - 1]! : NaN,
         failures,
+        pushes: (pushesAtEnd || pushesReceived) - pushesAtStart,
         cpuSeconds: cpuSeconds(cpu),
       });
     };
     const loop = (client: PomeloClient): void => {
       const sentAt = performance.now();
       outstanding++;
-      client.request(route, body, (response) => {
+      client.request(route, perClient ? bodies.get(client)! : shared, (response) => {
         const now = performance.now();
         outstanding--;
         lastProgress = now;
@@ -183,7 +257,9 @@ function requestLoop(route: string, body: Uint8Array, warmupSeconds: number, sec
       cpu = process.cpuUsage();
       measureStart = performance.now();
       measureEnd = measureStart + seconds * 1000;
+      pushesAtStart = pushesReceived;
       setTimeout(() => {
+        pushesAtEnd = pushesReceived;
         if (phase === 'measure') phase = 'drain';
       }, seconds * 1000);
     }, warmupSeconds * 1000);

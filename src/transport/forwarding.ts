@@ -7,6 +7,7 @@ import { InFlight } from './in-flight.ts';
 import type { PendingCalls } from './pending-calls.ts';
 import { errorInfo } from './rpc.ts';
 import type { Subjects } from './subjects.ts';
+import { currentTrace, type TraceCarrier } from './trace.ts';
 import type { ForwardedCall, ForwardedReply } from './wire.ts';
 
 /**
@@ -17,7 +18,7 @@ import type { ForwardedCall, ForwardedReply } from './wire.ts';
  * library) into a few batches; idle, a batch is one request and costs one turn of latency.
  *
  * Wire (msgpack, see docs/protocol.md):
- * - `<base>.handler.<serverId>`: `{from, calls: [[id, handler, method, msg, session], ...]}`
+ * - `<base>.handler.<serverId>`: `{from, calls: [[id, handler, method, msg, session, trace?], ...]}`
  * - `<base>.handled.<frontendId>`: `{replies: [[id, 1, result] | [id, 0, {name, message, code}], ...]}`
  *
  * Unlike request/reply, an answer that never comes is only found out by the timeout, or when
@@ -69,7 +70,9 @@ export class ForwardClient {
       if (id === undefined) return;
       let queue = this.queues.get(serverId);
       if (!queue) this.queues.set(serverId, (queue = []));
-      queue.push([id, handler, method, msg, session]);
+      // The caller's trace context, taken now: by the flush the active context is another one.
+      const trace = currentTrace();
+      queue.push(trace ? [id, handler, method, msg, session, trace] : [id, handler, method, msg, session]);
       // A burst still goes in bounded messages: no buffer grows with the number of clients.
       if (queue.length >= MAX_BATCH) this.send(serverId, this.queues.get(serverId)!.splice(0));
       if (!this.flushing) {
@@ -104,8 +107,8 @@ export class ForwardClient {
   }
 }
 
-/** Runs one call: resolves to the handler's answer (sync or async); throws or rejects on failure. */
-export type ForwardDispatch = (handler: string, method: string, msg: unknown, session: unknown) => unknown;
+/** Runs one call: resolves to the handler's answer (sync or async); throws or rejects on failure. `trace` is the frontend's trace context. */
+export type ForwardDispatch = (handler: string, method: string, msg: unknown, session: unknown, trace: TraceCarrier) => unknown;
 
 /** The serving side: run each call of a batch, answer each frontend once per turn. */
 export class ForwardServer {
@@ -140,11 +143,11 @@ export class ForwardServer {
   }
 
   private run(from: string, call: ForwardedCall): void {
-    const [id, handler, method, msg, session] = call;
+    const [id, handler, method, msg, session, trace] = call;
     this.inFlight.begin();
     let outcome: unknown;
     try {
-      outcome = this.dispatch(handler, method, msg, session);
+      outcome = this.dispatch(handler, method, msg, session, trace ?? {});
     } catch (error) {
       this.answer(from, [id, 0, errorInfo(error)]);
       return;

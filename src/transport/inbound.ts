@@ -6,8 +6,8 @@
  * thrown, by the decoder, the check or the handler, ever reaches nats.js: a callback that throws
  * stops its connection from reading anything more.
  */
-import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
-import { decode, encode } from './codec.ts';
+import { headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { CONTENT_TYPE, decodeBody, encode, encodeJson, isJson, JSON_TYPE } from './codec.ts';
 
 /** What a guard tells about drops: to a logger, or to a test. */
 export type DropReporter = (report: { kind: string; subject: string; reason: string; dropped: number; since: number }) => void;
@@ -59,7 +59,7 @@ export class InboundGuard {
     let value: T;
     try {
       if (msg.data.length > this.maxBytes) throw new Error(`${msg.data.length} bytes, over the ${this.maxBytes}-byte limit`);
-      value = handler.check(decode<unknown>(msg.data));
+      value = handler.check(decodeBody<unknown>(msg));
     } catch (error) {
       this.drop(msg, handler, `malformed: ${(error as Error).message}`);
       return;
@@ -82,7 +82,7 @@ export class InboundGuard {
     this.drops.set(handler.kind, count);
     if (msg.reply && handler.malformed) {
       try {
-        msg.respond(encode(handler.malformed(reason)));
+        respondInKind(msg, handler.malformed(reason));
       } catch {
         // Closing: nothing to answer on.
       }
@@ -126,4 +126,18 @@ export function subscribeGuarded<T>(nc: NatsConnection, subject: string, handler
       guard.take(msg, handler);
     },
   });
+}
+
+/**
+ * Answers a request in the encoding it came in: msgpack, or JSON (with its `Content-Type`
+ * header) when the request was marked as JSON.
+ */
+export function respondInKind(msg: Msg, value: unknown): void {
+  if (!isJson(msg)) {
+    msg.respond(encode(value));
+    return;
+  }
+  const marked = headers();
+  marked.set(CONTENT_TYPE, JSON_TYPE);
+  msg.respond(encodeJson(value), { headers: marked });
 }

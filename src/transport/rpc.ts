@@ -1,4 +1,6 @@
-import { subscribeGuarded } from './inbound.ts';
+import { respondInKind, subscribeGuarded } from './inbound.ts';
+import { runCall, type CallWrapper } from './observe.ts';
+import { traceHeaders, traceOf } from './trace.ts';
 import { checkRpcRequest } from './wire-check.ts';
 import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { decode, encode } from './codec.ts';
@@ -24,6 +26,8 @@ export class RpcServer {
     private readonly dispatch: RpcDispatch,
     /** Subject kind, for the drop counters (`rpc`, `session`). */
     private readonly kind = 'rpc',
+    /** Runs each call (metrics, micro stats, tracing); by default it only runs it. */
+    private readonly wrap: CallWrapper = runCall,
   ) {}
 
   start(): void {
@@ -39,18 +43,19 @@ export class RpcServer {
     this.inFlight.begin();
     let outcome: unknown;
     try {
-      outcome = this.dispatch(request);
+      const call = { kind: 'remote' as const, name: request.remote, method: request.method, trace: traceOf(msg.headers) };
+      outcome = this.wrap(call, () => this.dispatch(request));
     } catch (e) {
-      this.settle(() => msg.respond(encode(failure(e))));
+      this.settle(() => respondInKind(msg, failure(e)));
       return;
     }
     if (outcome instanceof Promise) {
       outcome.then(
-        (result) => this.settle(() => msg.respond(encode({ ok: true, result }))),
-        (e) => this.settle(() => msg.respond(encode(failure(e)))),
+        (result) => this.settle(() => respondInKind(msg, { ok: true, result })),
+        (e) => this.settle(() => respondInKind(msg, failure(e))),
       );
     } else {
-      this.settle(() => msg.respond(encode({ ok: true, result: outcome })));
+      this.settle(() => respondInKind(msg, { ok: true, result: outcome }));
     }
   }
 
@@ -114,7 +119,8 @@ export class RpcCaller {
       try {
         // At the first call; the connection sends the subscription before the request.
         this.subscription ??= this.subscribe();
-        this.nc.publish(subject, encode(request), { reply: this.inbox + id });
+        const trace = traceHeaders();
+        this.nc.publish(subject, encode(request), trace ? { reply: this.inbox + id, headers: trace } : { reply: this.inbox + id });
       } catch (error) {
         this.calls.fail(id, error as Error);
       }

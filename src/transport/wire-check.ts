@@ -18,6 +18,12 @@ import type {
   SysCommand,
   MasterInfo,
   MastersRequest,
+  MetricsReply,
+  MetricsRequest,
+  InspectBatch,
+  InspectSnapshot,
+  WatchRefusal,
+  WatchRequest,
 } from './wire.ts';
 
 /** A payload that decoded but is not the shape its subject carries. */
@@ -79,6 +85,24 @@ export const checkClusterEvent: Check<ClusterEvent> = (value) => {
 export const checkDiscover: Check<DiscoverMessage> = (value) => record(value, 'a discover message') as DiscoverMessage;
 
 export const checkMastersRequest: Check<MastersRequest> = (value) => record(value, 'a masters request') as MastersRequest;
+
+export const checkMetricsRequest: Check<MetricsRequest> = (value) => record(value, 'a metrics request') as MetricsRequest;
+
+export const checkMetricsReply: Check<MetricsReply> = (value) => {
+  const map = record(value, 'a metrics reply');
+  for (const name of ['serverId', 'serverType']) field(map, name, isString, 'a string');
+  field<unknown[]>(map, 'metrics', isArray, 'an array').forEach((metric, i) => {
+    const family = record(metric, `field "metrics[${i}]"`);
+    for (const name of ['name', 'help', 'type', 'aggregator']) field(family, name, isString, `a string (metrics[${i}])`);
+    field<unknown[]>(family, 'values', isArray, `an array (metrics[${i}])`).forEach((sample, j) => {
+      const entry = record(sample, `field "metrics[${i}].values[${j}]"`);
+      // NaN and ±Inf are metric values too (a gauge may be NaN).
+      field(entry, 'value', (v) => typeof v === 'number', `a number (metrics[${i}].values[${j}])`);
+      record(entry.labels, `field "metrics[${i}].values[${j}].labels"`);
+    });
+  });
+  return map as unknown as MetricsReply;
+};
 
 export const checkMasterInfo: Check<MasterInfo> = (value) => {
   const map = record(value, 'a master (MasterInfo)');
@@ -146,9 +170,11 @@ export const checkHandlerBatch: Check<HandlerBatch> = (value) => {
   field(map, 'from', isString, 'a string');
   const calls = field<unknown[]>(map, 'calls', isArray, 'an array');
   calls.forEach((call, i) => {
-    const ok = Array.isArray(call) && call.length === 5 && isNumber(call[0]) && isString(call[1]) && isString(call[2]);
-    if (!ok) fail(`field "calls[${i}]": expected [id, handler, method, msg, session], got ${describe(call)}`);
+    const ok = Array.isArray(call) && (call.length === 5 || call.length === 6) && isNumber(call[0]) && isString(call[1]) && isString(call[2]);
+    if (!ok) fail(`field "calls[${i}]": expected [id, handler, method, msg, session, trace?], got ${describe(call)}`);
     record((call as ForwardedCall)[4], `field "calls[${i}]" session`);
+    const trace = (call as ForwardedCall)[5];
+    if (trace !== undefined && !Object.values(record(trace, `field "calls[${i}]" trace`)).every(isString)) fail(`field "calls[${i}]" trace: expected string values, got ${describe(trace)}`);
   });
   return map as unknown as HandlerBatch;
 };
@@ -165,4 +191,58 @@ export const checkHandledBatch: Check<HandledBatch> = (value) => {
     }
   });
   return map as unknown as HandledBatch;
+};
+
+export const checkWatchRequest: Check<WatchRequest> = (value) => {
+  const map = record(value, 'a watch request');
+  field(map, 'watcher', (v) => isString(v) && (v as string).length > 0, 'a non-empty string');
+  field(map, 'ttlMs', (v) => isNumber(v) && (v as number) > 0, 'a positive number of ms');
+  field(map, 'detail', isString, 'an actor id (a string)', true);
+  return map as unknown as WatchRequest;
+};
+
+/** Machine → state → count, as snapshots and batches carry them. */
+function checkCounts(value: unknown, where: string): void {
+  for (const [machine, states] of Object.entries(record(value, where))) {
+    for (const [state, count] of Object.entries(record(states, `${where}.${machine}`))) {
+      if (!isNumber(count)) fail(`${where}.${machine}.${state}: expected a number, got ${describe(count)}`);
+    }
+  }
+}
+
+/** Each item of the list in field `name` is a map with these string fields (and a number `at`, with `at`). */
+function checkItems(map: Record<string, unknown>, name: string, strings: readonly string[], at: boolean): void {
+  const items = field<unknown[]>(map, name, isArray, 'an array');
+  items.forEach((item, i) => {
+    const entry = record(item, `field "${name}[${i}]"`);
+    for (const key of strings) if (!isString(entry[key])) fail(`field "${name}[${i}].${key}": expected a string, got ${describe(entry[key])}`);
+    if (at && !isNumber(entry.at)) fail(`field "${name}[${i}].at": expected a number, got ${describe(entry.at)}`);
+  });
+}
+
+/** A `watch` reply: a snapshot or a refusal (the watcher turns a refusal into an error). */
+export const checkWatchReply: Check<InspectSnapshot | WatchRefusal> = (value) => {
+  const map = record(value, 'a watch reply');
+  if (map.error !== undefined) {
+    field(map, 'error', isString, 'a string');
+    return map as unknown as WatchRefusal;
+  }
+  field(map, 'server', isString, 'a string');
+  for (const name of ['at', 'dropped']) field(map, name, isNumber, 'a number');
+  checkItems(map, 'actors', ['actor', 'machine', 'state'], false);
+  checkCounts(map.counts, 'field "counts"');
+  if (map.detail !== undefined) {
+    const detail = record(map.detail, 'field "detail"');
+    for (const name of ['actor', 'machine', 'state']) field(detail, name, isString, 'a string');
+  }
+  return map as unknown as InspectSnapshot;
+};
+
+export const checkInspectBatch: Check<InspectBatch> = (value) => {
+  const map = record(value, 'an inspect batch');
+  field(map, 'server', isString, 'a string');
+  field(map, 'dropped', isNumber, 'a number');
+  checkItems(map, 'events', ['actor', 'machine', 'state', 'event'], true);
+  if (map.counts !== undefined) checkCounts(map.counts, 'field "counts"');
+  return map as unknown as InspectBatch;
 };

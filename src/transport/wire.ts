@@ -183,8 +183,10 @@ export interface ServerExit {
  * One client request a frontend forwards, inside a {@link HandlerBatch}: the call's id (unique
  * among that frontend's calls in flight), the handler and method of the route, the client's
  * message and the session. The transport passes the session through untouched (`Session`).
+ * A sixth element, when present, is the W3C trace context of the client request (`traceparent`,
+ * `tracestate`), so the handler's work joins the frontend's trace.
  */
-export type ForwardedCall<Session = unknown> = [id: number, handler: string, method: string, msg: unknown, session: Session];
+export type ForwardedCall<Session = unknown> = [id: number, handler: string, method: string, msg: unknown, session: Session, trace?: Record<string, string>];
 
 /** One answer to a {@link ForwardedCall}, inside a {@link HandledBatch}: 1 and the handler's result, or 0 and its error. */
 export type ForwardedReply = [id: number, ok: 1, result: unknown] | [id: number, ok: 0, error: WireError];
@@ -295,7 +297,122 @@ export interface MasterInfo {
   startedAt: number;
 }
 
+// ---- watch.<serverId> and inspect.<serverId> ---------------------------------------------------
+
+/**
+ * `watch.<serverId>` request: a watcher (`shaddock inspect`, the web console) takes or renews its
+ * lease on one process's inspection events (the master answers on its own id, like a server).
+ * Sent with a NATS request every `ttlMs / 3` by the watcher (watcher.ts), answered by that
+ * process's inspector (src/actors/inspect), which publishes on `inspect.<serverId>` while at least
+ * one lease is alive. The lease ends `ttlMs` after the last request (clamped to 1 000–60 000 ms).
+ */
+export interface WatchRequest {
+  /** The watcher's own id, unique per watcher: a renewal replaces its lease, it does not add one. */
+  watcher: string;
+  /** How long the lease lasts after this request, in ms. */
+  ttlMs: number;
+  /** An actor to show in full in the reply (a session, say), and whose transitions the batches then carry. */
+  detail?: string;
+}
+
+/** One actor and the state it is in, in an {@link InspectSnapshot}. */
+export interface ActorState {
+  /** Unique in its process: `master-server-1`, `chat-server-1` (its server or supervisor machine), a session's id. */
+  actor: string;
+  /** Its machine's name, as src/machines/registry.ts and `shaddock machines` have it. */
+  machine: string;
+  /** Its dotted state (`live.connected`, `watching.up`). */
+  state: string;
+}
+
+/** The actor a {@link WatchRequest} asked for, in full: its state and context (plain data: no functions, no live objects). */
+export interface ActorDetail {
+  actor: string;
+  machine: string;
+  state: string;
+  context: unknown;
+}
+
+/**
+ * `watch.<serverId>` reply: the process as it is when the request came. Every single-instance
+ * actor (the master, supervisors and server machines in the master; the lifecycle in a server)
+ * is in `actors`; many-instance machines (sessions, channels) only in `counts`.
+ */
+export interface InspectSnapshot {
+  server: string;
+  /** Epoch ms of the snapshot. */
+  at: number;
+  actors: ActorState[];
+  /** Machine → state → how many of its actors are in it, for many-instance machines (sessions). */
+  counts: Record<string, Record<string, number>>;
+  /** Events this process could not publish (its buffer was full) since it started. */
+  dropped: number;
+  /** The actor the request named, when it exists. */
+  detail?: ActorDetail;
+}
+
+/** `watch.<serverId>` reply to a request that is not a {@link WatchRequest}: what was wrong. */
+export interface WatchRefusal {
+  error: string;
+}
+
+/** One transition: an actor entered `state` on `event` (a transition that keeps the state, such as a heartbeat in `connected`, is not one). */
+export interface InspectEvent {
+  actor: string;
+  machine: string;
+  state: string;
+  /** The event's type: `HEARTBEAT`, `EXITED`, `xstate.after.backoff.supervisor.backingOff`, `xstate.done.actor.connect`... */
+  event: string;
+  /** Epoch ms. */
+  at: number;
+}
+
+/**
+ * `inspect.<serverId>` message: that process's transitions since the last batch, published at most
+ * every 50 ms, and only while a lease is alive. Its buffer holds 1 000 events; one more is dropped
+ * and counted in `dropped`.
+ */
+export interface InspectBatch {
+  server: string;
+  events: InspectEvent[];
+  /** Many-instance machines' counts per state, as in {@link InspectSnapshot}, when any of them changed since the last batch. */
+  counts?: Record<string, Record<string, number>>;
+  /** Events dropped since the process started (a watcher sees a gap when it grows). */
+  dropped: number;
+}
+
 // ---- every subject ----------------------------------------------------------------------------
+
+// ---- metrics.<serverId> ------------------------------------------------------------------------
+
+/** `metrics.<serverId>` request: nothing to say. */
+export type MetricsRequest = Record<string, never>;
+
+/** One metric value, as prom-client's `getMetricsAsJSON` gives it. */
+export interface MetricSample {
+  value: number;
+  labels: Record<string, string | number>;
+  /** A histogram's series (`<name>_bucket`, `_sum`, `_count`); absent for counters and gauges. */
+  metricName?: string;
+}
+
+/** One metric and its values, as prom-client's `getMetricsAsJSON` gives it. */
+export interface MetricFamily {
+  name: string;
+  help: string;
+  /** `counter`, `gauge`, `histogram` or `summary`. */
+  type: string;
+  /** How prom-client merges it with the same metric of other processes (`sum`, `first`, ...). */
+  aggregator: string;
+  values: MetricSample[];
+}
+
+/** `metrics.<serverId>` reply: the server's identity and every metric of its registry. */
+export interface MetricsReply {
+  serverId: string;
+  serverType: string;
+  metrics: MetricFamily[];
+}
 
 /**
  * Subject kind (the token after `<prefix>.<cluster>`) → its payloads: `request` and `reply` for
@@ -314,4 +431,7 @@ export interface WireMessages {
   session: { request: SessionRequest; reply: RpcReply; results: SessionResults };
   push: { message: PushMessage };
   masters: { request: MastersRequest; reply: MasterInfo };
+  metrics: { request: MetricsRequest; reply: MetricsReply };
+  watch: { request: WatchRequest; reply: InspectSnapshot | WatchRefusal };
+  inspect: { message: InspectBatch };
 }

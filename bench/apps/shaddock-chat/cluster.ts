@@ -20,6 +20,8 @@ export interface ShaddockCluster {
   /** The connector frontend's `ws://127.0.0.1:<clientPort>`. */
   url: string;
   frontendPid: number;
+  /** Every server as `shaddock list --json` showed it after the start. */
+  rows: ServerRow[];
   stop(): Promise<void>;
 }
 
@@ -27,18 +29,19 @@ export interface ShaddockCluster {
 export const everyPid = new Set<number>();
 
 /**
- * Starts the cluster; `env` is added to the environment of the CLI, and so of the master and every
+ * Starts the cluster of the app in `dir` (this one unless given another, such as the chat bench's
+ * ../shaddock-chatofpomelo); `env` is added to the environment of the CLI, and so of the master and every
  * server; BENCH_SHADDOCK_NODE_OPTIONS adds to its NODE_OPTIONS (for profiling use BENCH_CPU_PROF_DIR, see app.ts:
  * --cpu-prof is not allowed in NODE_OPTIONS).
  */
-export async function startShaddockChat(natsUrl: string, label: string, env: Record<string, string> = {}): Promise<ShaddockCluster> {
+export async function startShaddockChat(natsUrl: string, label: string, env: Record<string, string> = {}, dir: string = appDir): Promise<ShaddockCluster> {
   const options = process.env.BENCH_SHADDOCK_NODE_OPTIONS;
   if (options) env = { ...env, NODE_OPTIONS: [env.NODE_OPTIONS, options].filter(Boolean).join(' ') };
-  await runCli(['start', '-D', '-d', appDir, '-e', ENV, '--nats', natsUrl], START_TIMEOUT, false, env);
-  const runFile = readRunFile(appDir, ENV);
-  if (!runFile) throw new Error(`${label}: the master left no run file in ${appDir}/.shaddock`);
+  await runCli(['start', '-D', '-d', dir, '-e', ENV, '--nats', natsUrl], START_TIMEOUT, false, env);
+  const runFile = readRunFile(dir, ENV);
+  if (!runFile) throw new Error(`${label}: the master left no run file in ${dir}/.shaddock`);
   everyPid.add(runFile.masterPid);
-  const rows = await listRows(natsUrl);
+  const rows = await listRows(natsUrl, dir);
   const pids: Record<string, number> = {};
   for (const row of rows) {
     if (row.pid !== null) {
@@ -56,11 +59,12 @@ export async function startShaddockChat(natsUrl: string, label: string, env: Rec
     pids,
     url: `ws://127.0.0.1:${frontend.clientPort}`,
     frontendPid: frontend.pid,
+    rows,
     async stop() {
       if (stopped) return;
       stopped = true;
       try {
-        await runCli(['stop', '-d', appDir, '-e', ENV, '--nats', natsUrl], START_TIMEOUT);
+        await runCli(['stop', '-d', dir, '-e', ENV, '--nats', natsUrl], START_TIMEOUT);
       } finally {
         const left = [runFile.masterPid, ...Object.values(pids)];
         const deadline = Date.now() + 5_000;
@@ -72,8 +76,8 @@ export async function startShaddockChat(natsUrl: string, label: string, env: Rec
 }
 
 /** `shaddock list --json`. */
-async function listRows(natsUrl: string): Promise<ServerRow[]> {
-  const output = await runCli(['list', '--json', '-d', appDir, '-e', ENV, '--nats', natsUrl], START_TIMEOUT, true);
+async function listRows(natsUrl: string, dir: string): Promise<ServerRow[]> {
+  const output = await runCli(['list', '--json', '-d', dir, '-e', ENV, '--nats', natsUrl], START_TIMEOUT, true);
   return JSON.parse(output) as ServerRow[];
 }
 

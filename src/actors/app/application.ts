@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import type { Registry } from 'prom-client';
 import type { ClusterConfig } from '../../config/types.ts';
 import { UnknownRemoteError } from '../../errors.ts';
 import { createLogger, type Logger } from '../../logger.ts';
@@ -21,6 +22,8 @@ export interface CreateAppOptions {
   serverId?: string;
   /** Type of that server (default `SHADDOCK_SERVER_TYPE`; looked up in servers.json when absent). */
   serverType?: string;
+  /** A prom-client registry for Shaddock's `shaddock_*` metrics, next to the app's own (default: one of the process's own). */
+  metrics?: Registry;
 }
 
 type ConfigureFn = (app: Application) => void;
@@ -60,6 +63,7 @@ export class Application {
   private readonly host: AppHost<Application>;
 
   constructor(options: CreateAppOptions = {}) {
+    if (options.metrics !== undefined && !isRegistry(options.metrics)) throw new TypeError('createApp: `metrics` must be a prom-client Registry');
     this.base = resolve(options.base ?? process.env.SHADDOCK_DIR ?? process.cwd());
     this.env = options.env ?? process.env.SHADDOCK_ENV ?? 'development';
     this.serverId = options.serverId ?? process.env.SHADDOCK_SERVER_ID ?? '';
@@ -83,6 +87,7 @@ export class Application {
       enabled: (feature) => this.enabled(feature),
       connectorConfig: () => (this.settings.get('connectorConfig') as ConnectorConfig | undefined) ?? {},
       masterHAConfig: () => this.settings.get('masterHAConfig'),
+      metricsRegistry: options.metrics,
       attach: (runtime) => {
         this.runtime = runtime;
       },
@@ -258,4 +263,10 @@ function matches(list: string | undefined, value: string): boolean {
  */
 export function createApp(options: CreateAppOptions = {}): Application {
   return new Application(options);
+}
+
+/** A prom-client Registry, also one from another copy of prom-client. */
+function isRegistry(value: unknown): value is Registry {
+  const registry = value as Partial<Registry> | null;
+  return typeof registry === 'object' && registry !== null && typeof registry.getMetricsAsJSON === 'function' && typeof registry.registerMetric === 'function';
 }

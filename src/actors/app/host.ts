@@ -1,4 +1,5 @@
 import type { NatsConnection } from '@nats-io/transport-node';
+import type { Registry } from 'prom-client';
 import type { Logger } from '../../logger.ts';
 import type { Subjects } from '../../transport/subjects.ts';
 import type { BeforeStopHook, RemoteDefinition, RouteFunction } from '../../types.ts';
@@ -51,6 +52,8 @@ export interface AppHost<App = unknown> {
   connectorConfig(): ConnectorConfig;
   /** Master HA's election settings (`app.set('masterHAConfig', ...)`), unchecked. */
   masterHAConfig(): unknown;
+  /** The Prometheus registry the app gave (`createApp({ metrics })`); without one the process makes its own. */
+  readonly metricsRegistry: Registry | undefined;
   /** The process's NATS side is up (or, with `undefined`, going down). */
   attach(runtime: AppRuntime | undefined): void;
   /** Makes a service available to `app.get(name)`. */

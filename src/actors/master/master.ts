@@ -34,8 +34,15 @@ import { systemClock, type Clock } from '../../clock.ts';
 import { reported } from '../runtime/process-guard.ts';
 import { stopOnSignals, watchState, whenDone } from '../runtime/watch.ts';
 import { HangupRelay } from './hangup-relay.ts';
+import { inspectorOfProcess } from '../inspect/inspector.ts';
+import { serveInspection } from '../inspect/serve.ts';
 import { removeRunFile, writeRunFile } from './run-file.ts';
+import { consoleAddress } from '../../config/console.ts';
+import { MasterConsole } from './console/master-console.ts';
+import { natsInspection } from './console/inspect-source.ts';
 import { spawnServer } from './spawn.ts';
+import { ProcessMetrics } from '../runtime/metrics.ts';
+import { countRestarts, metricsHandler, type ClusterMetricsSource } from './metrics.ts';
 
 export interface MasterOptions {
   /** The app entry each server process runs. */
@@ -89,6 +96,10 @@ export class Master<App = unknown> {
   private connecting: Promise<void> | undefined;
   private readonly clock: Clock;
   private readonly startedAt: number;
+  /** The master's own metrics: its NATS reconnects, its servers' restarts. */
+  private readonly metrics: ProcessMetrics;
+  /** The web console, served while this master leads; mount more routes on `webConsole.routes`. */
+  readonly webConsole: MasterConsole;
 
   constructor(
     private readonly host: AppHost<App>,
@@ -99,6 +110,12 @@ export class Master<App = unknown> {
     this.startedAt = this.clock.wall();
     this.subjects = buildSubjects(config.master.prefix, config.master.cluster);
     this.leadership = options.leadership ?? new LeadImmediately();
+    this.metrics = new ProcessMetrics(host.metricsRegistry);
+    countRestarts(this.metrics.registry, () => [...this.servers.values()].map((server) => ({ ...server.row(this.clock.wall(), undefined), id: server.id })));
+    this.webConsole = new MasterConsole(consoleAddress(config.master), { logger: host.logger, clock: this.clock, rows: () => this.rows(), masterId: config.master.id });
+    // Every server's metrics, gathered at each scrape; behind the admin token like the rest of the console.
+    const metrics = metricsHandler(this.metricsSource);
+    this.webConsole.routes.add('/metrics', ({ req, res }) => metrics(req, res));
     const machine = masterMachine.provide({
       actors: {
         connect: fromPromise<void, MasterContext>(() => (this.connecting = this.connect())),
@@ -113,10 +130,22 @@ export class Master<App = unknown> {
       },
     });
     this.actor = createActor(machine, { input: { masterId: config.master.id } });
+    inspectorOfProcess().register(this.actor, config.master.id);
   }
 
   get state(): string {
     return stateName(this.actor.getSnapshot().value);
+  }
+
+  /** What the master's `/metrics` gathers from (master/metrics.ts: `metricsHandler(master.metricsSource)`). */
+  get metricsSource(): ClusterMetricsSource {
+    return {
+      nc: () => this.nc,
+      subjects: this.subjects,
+      servers: () => this.directory?.all() ?? [],
+      self: { id: this.config.master.id, registry: this.metrics.registry },
+      timeout: Math.min(2_000, this.config.master.rpcTimeout),
+    };
   }
 
   /** Stops every server, then the master; resolves when the master machine has stopped. */
@@ -186,9 +215,12 @@ export class Master<App = unknown> {
       this.host.logger.info({ url: this.embedded.url, natsPid: this.embedded.pid }, 'started embedded nats-server');
     }
     const nc = (this.nc = await connectNats(this.nats, master.id));
+    void this.metrics.followReconnects(nc);
     this.controlKey = await this.leadership.controlKey(newControlKey);
     this.adminToken = master.adminToken ?? createHash('sha256').update(`shaddock admin token|${this.controlKey}`).digest('hex').slice(0, 32);
     reportDropsTo(nc, this.host.logger);
+    this.webConsole.useInspection(natsInspection(nc, this.subjects, this.clock));
+    serveInspection(nc, this.subjects, master.id);
     this.directory = new ServerDirectory(nc, this.subjects, master.heartbeatTimeout, undefined, this.clock);
     const probe = (this.probe = new LivenessProbe(
       nc,
@@ -286,6 +318,7 @@ export class Master<App = unknown> {
       cluster: master.cluster,
       startedAt: this.startedAt,
       ...(this.embedded ? { embeddedNatsPid: this.embedded.pid } : {}),
+      ...(this.webConsole.url ? { console: this.webConsole.url } : {}),
     });
   }
 
@@ -297,6 +330,8 @@ export class Master<App = unknown> {
   private async adoptServers(): Promise<void> {
     this.writeRunFile();
     this.admin?.start();
+    // The run file names the console once it listens (its port may be any free one).
+    void this.webConsole.lead(this.adminToken).then((url) => url && this.actor.getSnapshot().matches('leading') && this.writeRunFile());
     await this.discoverRunning();
     for (const entry of this.config.servers) {
       if (this.servers.has(entry.id)) continue;
@@ -348,6 +383,7 @@ export class Master<App = unknown> {
       running?.restarts ?? (gone !== undefined ? this.heard.get(entry.id)?.restarts : undefined),
     );
     this.servers.set(entry.id, server);
+    this.webConsole.track(server);
     if (stopped) server.startStopped();
     else server.start(running, gone);
   }
@@ -359,6 +395,7 @@ export class Master<App = unknown> {
    */
   private release(): void {
     this.admin?.stop();
+    void this.webConsole.release();
     for (const server of this.servers.values()) server.release();
     const released = [...this.servers.keys()];
     this.servers.clear();
@@ -501,6 +538,7 @@ export class Master<App = unknown> {
         // Only once its servers are down, so that no new leader starts them while this one stops them.
         await this.leadership.resign().catch((error: unknown) => this.host.logger.warn({ err: error }, 'resigning leadership failed'));
         this.admin?.stop();
+        await this.webConsole.release();
         this.masters?.stop();
         this.probe?.stop();
         this.directory?.stop();

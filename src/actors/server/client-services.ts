@@ -13,6 +13,9 @@ import type { AppHost, AppRuntime } from '../app/host.ts';
 import { ChannelService } from '../channel/channel.ts';
 import type { Connector, ParsedRoute, PushMessage } from '../connector/connector.ts';
 import { instantiate, loadDefinitions, RemoteTable } from '../rpc/remotes.ts';
+import type { ServerObservability } from './observability.ts';
+import { inSpan, SpanKind } from '../runtime/tracing.ts';
+import type { TraceCarrier } from '../../transport/trace.ts';
 import { BackendSessionService, type FrontendSession, type SessionSnapshot } from '../connector/session.ts';
 
 /**
@@ -44,6 +47,8 @@ export class ClientServices<App = unknown> {
     private readonly clock: Clock = systemClock,
     /** A frontend's client settings, validated when the server started. */
     private readonly connectorSettings?: ConnectorSettings,
+    /** Measures and traces the handlers' calls, counts pushes and connections. */
+    private readonly observability?: ServerObservability,
   ) {
     const { nc, subjects, directory, rpc } = runtime;
     this.nc = nc;
@@ -77,9 +82,9 @@ export class ClientServices<App = unknown> {
       nc,
       subjects,
       entry.id,
-      (handler, method, msg, snapshot) => {
+      (handler, method, msg, snapshot, trace) => {
         const session = this.backendSessionService.create(snapshot as SessionSnapshot);
-        return this.handle({ route: `${entry.serverType}.${handler}.${method}`, serverType: entry.serverType, handler, method }, msg, session);
+        return this.handle({ route: `${entry.serverType}.${handler}.${method}`, serverType: entry.serverType, handler, method }, msg, session, trace);
       },
     );
     this.handlerServer.start();
@@ -104,6 +109,7 @@ export class ClientServices<App = unknown> {
       clock: this.clock,
     });
     this.connector = connector;
+    this.observability?.metrics.countConnections(() => connector.size);
     host.provide('sessionService', connector);
     this.sessionRpc = new RpcServer(nc, subjects.session(entry.id), (request) => connector.operate(request.method, request.args), 'session');
     this.sessionRpc.start();
@@ -131,18 +137,21 @@ export class ClientServices<App = unknown> {
     if (route.serverType === this.entry.serverType) return this.handle(route, msg, session);
     try {
       const server = this.runtime.router.serverFor(route.serverType, session);
-      return this.forwarder!.call(server.id, route.handler, route.method, msg, session.toJSON(), this.rpcTimeout);
+      // The client request's span: the forwarded call carries it, so the handler's span is its child.
+      return inSpan(`request ${route.route}`, undefined, () => this.forwarder!.call(server.id, route.handler, route.method, msg, session.toJSON(), this.rpcTimeout), { 'shaddock.route': route.route, 'shaddock.server_id': this.entry.id }, SpanKind.SERVER) as Promise<unknown>;
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  private async handle(route: ParsedRoute, msg: unknown, session: unknown): Promise<unknown> {
+  private async handle(route: ParsedRoute, msg: unknown, session: unknown, trace: TraceCarrier = {}): Promise<unknown> {
     if (!this.handlers.has(route.handler, route.method)) throw new UnknownRouteError(route.route);
-    return this.handlers.dispatch({ remote: route.handler, method: route.method, args: [msg, session] });
+    const run = () => this.handlers.dispatch({ remote: route.handler, method: route.method, args: [msg, session] });
+    return this.observability ? this.observability.wrap({ kind: 'handler', name: route.handler, method: route.method, trace }, run) : run();
   }
 
   private push(frontendId: string, push: PushMessage): void {
+    this.observability?.metrics.pushes.inc();
     if (frontendId === this.entry.id && this.connector) {
       this.connector.deliver(push);
       return;

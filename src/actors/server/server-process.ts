@@ -24,9 +24,12 @@ import { announced } from './announced.ts';
 import { openCallLayer } from './call-layer.ts';
 import { ClientServices } from './client-services.ts';
 import { ServerDirectory } from './directory.ts';
+import { ServerObservability } from './observability.ts';
 import { reported } from '../runtime/process-guard.ts';
 import { stopOnSignals, watchState, whenDone } from '../runtime/watch.ts';
 import { instantiate, loadDefinitions, RemoteTable } from '../rpc/remotes.ts';
+import { inspectorOfProcess } from '../inspect/inspector.ts';
+import { serveInspection } from '../inspect/serve.ts';
 
 /**
  * Runs one server process: its `lifecycle` machine with real effects (NATS, remotes, heartbeats).
@@ -45,6 +48,7 @@ export class ServerProcess<App = unknown> {
   private calls: PendingCalls | undefined;
   private directory: ServerDirectory | undefined;
   private clients: ClientServices<App> | undefined;
+  private observability: ServerObservability | undefined;
   private connectorSettings: ConnectorSettings | undefined;
   private readonly control: ControlVerifier;
   private startAllRan = false;
@@ -81,6 +85,7 @@ export class ServerProcess<App = unknown> {
       clock,
       input: { serverId: entry.id, drainTimeout: (entry.shutdownTimeout ?? config.master.stopTimeout) / 2 },
     });
+    inspectorOfProcess().register(this.actor, entry.id);
   }
 
   /** The lifecycle state as a dotted name (`running`, `stopping.hooks`, ...). */
@@ -137,6 +142,7 @@ export class ServerProcess<App = unknown> {
     // long as the master waits for this server to register.
     this.nc = await connectNats(nats, this.entry.id, { firstConnectTimeout: this.config.master.startTimeout });
     reportDropsTo(this.nc, this.host.logger);
+    serveInspection(this.nc, this.subjects, this.entry.id);
   }
 
   private async startComponents(): Promise<void> {
@@ -150,15 +156,19 @@ export class ServerProcess<App = unknown> {
     this.calls = callLayer.calls;
     const runtime = { nc, subjects: this.subjects, directory, router, ...callLayer };
     this.host.attach(runtime);
+    const place = { entry: this.entry, prefix: master.prefix, cluster: master.cluster, base: this.host.base, startedAt: this.startedAt };
+    const observability = new ServerObservability(nc, this.subjects, place, this.host.metricsRegistry);
+    this.observability = observability;
     // Before any remote or handler is made: their constructors may ask for the channel service.
-    this.clients = new ClientServices(this.host, this.entry, runtime, master.rpcTimeout, this.clock, this.connectorSettings);
+    this.clients = new ClientServices(this.host, this.entry, runtime, master.rpcTimeout, this.clock, this.connectorSettings, observability);
 
     const definitions = new Map(await loadDefinitions(this.host.base, this.entry.serverType, 'remote'));
     for (const [name, definition] of this.host.remotesOf(this.entry.serverType)) definitions.set(name, definition);
     for (const [name, definition] of definitions) this.remotes.add(name, instantiate(definition, this.host.app));
 
-    this.rpc = new RpcServer(nc, this.subjects.rpc(this.entry.id), this.remotes.dispatch);
+    this.rpc = new RpcServer(nc, this.subjects.rpc(this.entry.id), this.remotes.dispatch, 'rpc', observability.wrap);
     this.rpc.start();
+    observability.declare('remote', this.remotes.manifest());
     this.subscriptions.push(
       subscribeGuarded(nc, this.subjects.sys(this.entry.id), {
         kind: 'sys',
@@ -182,6 +192,8 @@ export class ServerProcess<App = unknown> {
     );
     // Last: the client port opens once everything a client could reach is ready.
     await this.clients.start();
+    observability.declare('handler', this.clients.manifest());
+    observability.start();
     this.heartbeat = this.clock.setInterval(() => this.announce(), master.heartbeatInterval);
     await nc.flush();
   }
@@ -253,6 +265,7 @@ export class ServerProcess<App = unknown> {
     await this.clients?.stop();
     if (this.heartbeat !== undefined) this.clock.clearInterval(this.heartbeat);
     this.directory?.stop();
+    this.observability?.stop();
     this.host.attach(undefined);
     for (const subscription of this.subscriptions) subscription.unsubscribe();
     this.subscriptions = [];

@@ -26,7 +26,8 @@ export default class ChatRemote {
     const channel = this.channels.getChannel(rid, true);
     if (channel.getMember(uid)) return null;
     await channel.pushMessage('onAdd', { user: nameOf(uid) });
-    channel.add(uid, sid);
+    // Got again: the last member may have left (and the room been destroyed) while the push went out.
+    this.channels.getChannel(rid, true).add(uid, sid);
     this.app.logger.info({ uid, rid, sid }, 'user entered room');
     return this.get(rid);
   }
