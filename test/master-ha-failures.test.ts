@@ -5,16 +5,14 @@
 // from its master, this test's SHADDOCK_ZK).
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { readRunFile } from '../src/actors/master/run-file.ts';
+import { describe, test } from 'node:test';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { decode, encode } from '../src/transport/codec.ts';
 import { subjects } from '../src/transport/subjects.ts';
-import type { MasterInfo, ServerInfo, ServerRow, SysCommand } from '../src/transport/wire.ts';
-import { eventually, fourLetterWord, isAlive, repoRoot, runCli, startCluster, startNats, startZookeeperEnsemble, waitForExit, type RunningService, type TestCluster, type ZookeeperEnsemble } from './harness/index.ts';
+import type { MasterInfo, ServerInfo, SysCommand } from '../src/transport/wire.ts';
+import { row, useHACluster } from './harness/ha.ts';
+import { eventually, fourLetterWord, isAlive, waitForExit } from './harness/index.ts';
 
-const chatDir = join(repoRoot, 'examples/chat');
 /** examples/chat's masterHAConfig `timeout`. */
 const SESSION_TIMEOUT = 3_000;
 const base = subjects('shaddock', 'chat');
@@ -97,18 +95,6 @@ function sysLog(bus: NatsConnection): { commands: Signed[]; stop(): void } {
   return { commands, stop: () => subscription.unsubscribe() };
 }
 
-function row(rows: ServerRow[], id: string): ServerRow {
-  const found = rows.find((r) => r.id === id);
-  assert.ok(found, `no row ${id}`);
-  return found;
-}
-
-function standbyPid(stdout: string, id: string): number {
-  const match = new RegExp(`master ${id} pid (\\d+): standby`).exec(stdout);
-  assert.ok(match, `no standby line for ${id} in: ${stdout}`);
-  return Number(match[1]);
-}
-
 /** The one leading master once exactly one leads (leading.running) and every other is standby. */
 function oneLeader(bus: NatsConnection, count = 2, timeout = 20_000): Promise<MasterInfo> {
   return eventually(async () => {
@@ -117,50 +103,6 @@ function oneLeader(bus: NatsConnection, count = 2, timeout = 20_000): Promise<Ma
     if (all.length !== count || leading.length !== 1 || leading[0]!.state !== 'leading.running') return undefined;
     return all.every((m) => m === leading[0] || m.state === 'standby') ? leading[0] : undefined;
   }, `exactly one of ${count} masters leading, the rest standby`, timeout);
-}
-
-/**
- * A ZooKeeper ensemble of `size` members and a chat cluster with masterHA on it (leader
- * master-server-1, standby master-server-2), for the calling describe block.
- */
-function useHACluster(size: number): { readonly zk: ZookeeperEnsemble; readonly cluster: TestCluster; readonly bus: NatsConnection; readonly env: NodeJS.ProcessEnv; readonly started: Set<number> } {
-  let zk: ZookeeperEnsemble | undefined;
-  let nats: RunningService | undefined;
-  let bus: NatsConnection | undefined;
-  let cluster: TestCluster | undefined;
-  const env: NodeJS.ProcessEnv = {};
-  const started = new Set<number>();
-  before(async () => {
-    [zk, nats] = await Promise.all([startZookeeperEnsemble(size), startNats()]);
-    bus = await connect({ servers: nats.url });
-    env.SHADDOCK_ZK = zk.connectString;
-    cluster = await startCluster(chatDir, 'ha', nats.url, { env });
-    started.add(readRunFile(chatDir, 'ha')!.masterPid);
-    const standby = await runCli(['masterha', ...cluster.args], { env });
-    assert.equal(standby.code, 0, standby.stderr);
-    started.add(standbyPid(standby.stdout, 'master-server-2'));
-  });
-  after(async () => {
-    for (const pid of started) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-    for (const pid of started) if (isAlive(pid)) process.kill(pid, 'SIGCONT');
-    await cluster?.destroy();
-    for (const pid of started) await waitForExit(pid);
-    await bus?.close();
-    await Promise.all([nats?.stop(), zk?.stop()]);
-  });
-  return {
-    get zk() {
-      return zk!;
-    },
-    get cluster() {
-      return cluster!;
-    },
-    get bus() {
-      return bus!;
-    },
-    env,
-    started,
-  };
 }
 
 describe('master HA failures on one ZooKeeper server', () => {

@@ -3,33 +3,17 @@
 // through the real CLI. Failover is watched on the bus: a new leader's first act is a signed
 // `adopt` on each running server's `sys` subject, with its epoch.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { readRunFile } from '../src/actors/master/run-file.ts';
+import { describe, test } from 'node:test';
 import { decode } from '../src/transport/codec.ts';
 import { subjects } from '../src/transport/subjects.ts';
-import type { ServerRow, SysCommand } from '../src/transport/wire.ts';
+import type { SysCommand } from '../src/transport/wire.ts';
+import { row, standbyPid, useHACluster } from './harness/ha.ts';
 import { PinusClient } from './harness/pinus-client.ts';
-import { eventually, isAlive, repoRoot, runCli, startCluster, waitForExit, type TestCluster } from './harness/index.ts';
-import { startNats, startZookeeper, type RunningService } from './harness/services.ts';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { eventually, runCli, waitForExit } from './harness/index.ts';
+import type { NatsConnection } from '@nats-io/transport-node';
 
-const chatDir = join(repoRoot, 'examples/chat');
 /** examples/chat's masterHAConfig `timeout`: how long a dead leader's session lives. */
 const SESSION_TIMEOUT = 3_000;
-
-function row(rows: ServerRow[], id: string): ServerRow {
-  const found = rows.find((r) => r.id === id);
-  assert.ok(found, `no row ${id} in ${rows.map((r) => r.id).join(', ')}`);
-  return found;
-}
-
-/** The pid `shaddock start -D` / `masterha` printed for a standby: `master <id> pid <pid>: standby`. */
-function standbyPid(stdout: string, id: string): number {
-  const match = new RegExp(`master ${id} pid (\\d+): standby`).exec(stdout);
-  assert.ok(match, `no standby line for ${id} in: ${stdout}`);
-  return Number(match[1]);
-}
 
 /** Resolves with the first signed `adopt` of epoch above `above` seen on any server's `sys` subject, and when. */
 function nextAdoption(nc: NatsConnection, above: number): Promise<{ epoch: number; at: number }> {
@@ -47,35 +31,11 @@ function nextAdoption(nc: NatsConnection, above: number): Promise<{ epoch: numbe
 }
 
 describe('master HA: a standby takes over the running cluster', () => {
-  let zk: RunningService;
-  let nats: RunningService;
-  let bus: NatsConnection;
-  let cluster: TestCluster;
-  const env: NodeJS.ProcessEnv = {};
-  /** Every master pid this file started, for cleanup by pid. */
-  const masters = new Set<number>();
-
-  before(async () => {
-    [zk, nats] = await Promise.all([startZookeeper(), startNats()]);
-    bus = await connect({ servers: nats.url });
-    env.SHADDOCK_ZK = zk.url;
-    cluster = await startCluster(chatDir, 'ha', nats.url, { env });
-    masters.add(readRunFile(chatDir, 'ha')!.masterPid);
-    const standby = await runCli(['masterha', ...cluster.args], { env });
-    assert.equal(standby.code, 0, standby.stderr);
-    masters.add(standbyPid(standby.stdout, 'master-server-2'));
-  });
-
-  after(async () => {
-    for (const pid of masters) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-    await cluster?.destroy();
-    for (const pid of masters) await waitForExit(pid);
-    await bus?.close();
-    await Promise.all([zk?.stop(), nats?.stop()]);
-  });
+  // Every master pid this file starts goes in `ha.started`, for cleanup by pid.
+  const ha = useHACluster(1);
 
   test('shaddock list shows the leader with its epoch and the standby', async () => {
-    const rows = await cluster.list();
+    const rows = await ha.cluster.list();
     const leader = row(rows, 'master-server-1');
     const standby = row(rows, 'master-server-2');
     assert.equal(leader.role, 'leading');
@@ -88,7 +48,7 @@ describe('master HA: a standby takes over the running cluster', () => {
   });
 
   test('kill -9 of the leader: the standby leads within the session timeout + 1 s, no server restarts, a chat goes on', async () => {
-    const before = await cluster.list();
+    const before = await ha.cluster.list();
     const oldEpoch = row(before, 'master-server-1').epoch!;
     const port = row(before, 'connector-server-1').clientPort!;
     const alice = await PinusClient.connect('tcp', port);
@@ -96,7 +56,7 @@ describe('master HA: a standby takes over the running cluster', () => {
     try {
       await alice.request('connector.entryHandler.enter', { username: 'alice', rid: 'ha-room' });
       await bob.request('connector.entryHandler.enter', { username: 'bob', rid: 'ha-room' });
-      const adoption = nextAdoption(bus, oldEpoch);
+      const adoption = nextAdoption(ha.bus, oldEpoch);
       const killedAt = performance.now();
       process.kill(row(before, 'master-server-1').pid!, 'SIGKILL');
       const { epoch, at } = await adoption;
@@ -107,7 +67,7 @@ describe('master HA: a standby takes over the running cluster', () => {
       assert.deepEqual(await alice.request('chat.chatHandler.send', { content: 'after the failover', target: '*' }), { code: 200 });
       assert.equal(((await heard) as { from: string }).from, 'alice');
       const rows = await eventually(async () => {
-        const r = await cluster.list().catch(() => undefined);
+        const r = await ha.cluster.list().catch(() => undefined);
         return r && row(r, 'master-server-2').state === 'leading.running' ? r : undefined;
       }, 'master-server-2 leading.running');
       assert.equal(row(rows, 'master-server-2').epoch, epoch);
@@ -123,13 +83,13 @@ describe('master HA: a standby takes over the running cluster', () => {
 
   test('servers killed in the leaderless gap: the auto-restart one is restarted by the new leader, the other stays down', async () => {
     // master-server-1 comes back as the standby.
-    const again = await runCli(['start', '-D', '--master', 'master-server-1', ...cluster.args], { env });
+    const again = await runCli(['start', '-D', '--master', 'master-server-1', ...ha.cluster.args], { env: ha.env });
     assert.equal(again.code, 0, again.stderr);
-    masters.add(standbyPid(again.stdout, 'master-server-1'));
-    const before = await cluster.list();
+    ha.started.add(standbyPid(again.stdout, 'master-server-1'));
+    const before = await ha.cluster.list();
     assert.equal(row(before, 'master-server-1').role, 'standby');
     const leader = row(before, 'master-server-2');
-    const adoption = nextAdoption(bus, leader.epoch!);
+    const adoption = nextAdoption(ha.bus, leader.epoch!);
     process.kill(leader.pid!, 'SIGKILL');
     const chat1 = row(before, 'chat-server-1').pid!;
     const chat2 = row(before, 'chat-server-2').pid!;
@@ -137,7 +97,7 @@ describe('master HA: a standby takes over the running cluster', () => {
     process.kill(chat2, 'SIGKILL');
     await adoption;
     const rows = await eventually(async () => {
-      const r = await cluster.list().catch(() => undefined);
+      const r = await ha.cluster.list().catch(() => undefined);
       return r && row(r, 'chat-server-1').state === 'connected' && row(r, 'master-server-1').role === 'leading' ? r : undefined;
     }, 'chat-server-1 restarted under master-server-1', 15_000);
     assert.notEqual(row(rows, 'chat-server-1').pid, chat1);
@@ -150,31 +110,31 @@ describe('master HA: a standby takes over the running cluster', () => {
 
   test('a graceful stop of the leader alone hands over in under 1 s, servers untouched; shaddock stop stops the standby too', async () => {
     // master-server-2 comes back as the standby.
-    const again = await runCli(['start', '-D', '--master', 'master-server-2', ...cluster.args], { env });
+    const again = await runCli(['start', '-D', '--master', 'master-server-2', ...ha.cluster.args], { env: ha.env });
     assert.equal(again.code, 0, again.stderr);
     const standby = standbyPid(again.stdout, 'master-server-2');
-    masters.add(standby);
-    const before = await cluster.list();
+    ha.started.add(standby);
+    const before = await ha.cluster.list();
     const leader = row(before, 'master-server-1');
-    const adoption = nextAdoption(bus, leader.epoch!);
+    const adoption = nextAdoption(ha.bus, leader.epoch!);
     const stoppedAt = performance.now();
     process.kill(leader.pid!, 'SIGTERM');
     const { at } = await adoption;
     assert.ok(at - stoppedAt < 1_000, `handed over in ${Math.round(at - stoppedAt)} ms`);
     await waitForExit(leader.pid!);
     const rows = await eventually(async () => {
-      const r = await cluster.list().catch(() => undefined);
+      const r = await ha.cluster.list().catch(() => undefined);
       return r && row(r, 'master-server-2').state === 'leading.running' ? r : undefined;
     }, 'master-server-2 leading.running');
     for (const id of ['gate-server-1', 'connector-server-1', 'connector-server-2', 'chat-server-1']) assert.equal(row(rows, id).pid, row(before, id).pid, `${id} kept its process`);
     // Now the whole cluster, with a standby running again: nothing is left.
-    const third = await runCli(['start', '-D', '--master', 'master-server-1', ...cluster.args], { env });
+    const third = await runCli(['start', '-D', '--master', 'master-server-1', ...ha.cluster.args], { env: ha.env });
     assert.equal(third.code, 0, third.stderr);
     const lastStandby = standbyPid(third.stdout, 'master-server-1');
-    masters.add(lastStandby);
-    const pids = (await cluster.list()).flatMap((r) => (r.pid ? [r.pid] : []));
+    ha.started.add(lastStandby);
+    const pids = (await ha.cluster.list()).flatMap((r) => (r.pid ? [r.pid] : []));
     assert.ok(pids.includes(lastStandby));
-    const stopped = await runCli(['stop', ...cluster.args], { env });
+    const stopped = await runCli(['stop', ...ha.cluster.args], { env: ha.env });
     assert.equal(stopped.code, 0, stopped.stderr);
     for (const pid of pids) await waitForExit(pid);
   });
