@@ -8,6 +8,7 @@ export {
   startZookeeperEnsemble,
   zookeeperClasspath,
   type NatsOptions,
+  type RedisOptions,
   type RunningService,
   type StartOptions,
   type ZookeeperEnsemble,

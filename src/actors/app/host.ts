@@ -3,6 +3,7 @@ import type { Logger } from '../../logger.ts';
 import type { Subjects } from '../../transport/subjects.ts';
 import type { BeforeStopHook, RemoteDefinition, RouteFunction } from '../../types.ts';
 import type { ChannelService } from '../channel/channel.ts';
+import type { GlobalChannelService } from '../channel/global-channel-service.ts';
 import type { ConnectorConfig } from '../connector/connector.ts';
 import type { BackendSessionService, SessionService } from '../connector/session.ts';
 import type { Router } from '../rpc/router.ts';
@@ -25,6 +26,8 @@ export interface ProvidedServices {
   channelService: ChannelService;
   sessionService: SessionService;
   backendSessionService: BackendSessionService;
+  /** With `app.enable('globalChannel')`: channels in Redis. */
+  globalChannelService: GlobalChannelService;
 }
 
 /**
@@ -51,6 +54,8 @@ export interface AppHost<App = unknown> {
   connectorConfig(): ConnectorConfig;
   /** Master HA's election settings (`app.set('masterHAConfig', ...)`), unchecked. */
   masterHAConfig(): unknown;
+  /** Global channels' Redis settings (`app.set('globalChannelConfig', ...)`), unchecked. */
+  globalChannelConfig(): unknown;
   /** The process's NATS side is up (or, with `undefined`, going down). */
   attach(runtime: AppRuntime | undefined): void;
   /** Makes a service available to `app.get(name)`. */

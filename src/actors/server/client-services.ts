@@ -11,6 +11,7 @@ import { systemClock, type Clock } from '../../clock.ts';
 import { connectorSettings, type ConnectorSettings } from '../../config/connector.ts';
 import type { AppHost, AppRuntime } from '../app/host.ts';
 import { ChannelService } from '../channel/channel.ts';
+import type { GlobalChannelService } from '../channel/global-channel-service.ts';
 import type { Connector, ParsedRoute, PushMessage } from '../connector/connector.ts';
 import { instantiate, loadDefinitions, RemoteTable } from '../rpc/remotes.ts';
 import { BackendSessionService, type FrontendSession, type SessionSnapshot } from '../connector/session.ts';
@@ -44,6 +45,8 @@ export class ClientServices<App = unknown> {
     private readonly clock: Clock = systemClock,
     /** A frontend's client settings, validated when the server started. */
     private readonly connectorSettings?: ConnectorSettings,
+    /** With `app.enable('globalChannel')`: a user whose last session closes leaves its global channels. */
+    private readonly globalChannels?: GlobalChannelService,
   ) {
     const { nc, subjects, directory, rpc } = runtime;
     this.nc = nc;
@@ -102,6 +105,7 @@ export class ClientServices<App = unknown> {
       route: (route, msg, session) => this.route(route, msg, session),
       logger: host.logger,
       clock: this.clock,
+      ...(this.globalChannels ? { userGone: (uid: string) => this.globalChannels!.userGone(uid) } : {}),
     });
     this.connector = connector;
     host.provide('sessionService', connector);
