@@ -19,6 +19,8 @@ export interface RunFile {
   startedAt: number;
   /** pid of the embedded nats-server, when the master started one. */
   embeddedNatsPid?: number;
+  /** URL of the embedded redis-server of global channels, when the master started one. */
+  embeddedRedis?: string;
 }
 
 export function runFilePath(dir: string, env: string): string {
