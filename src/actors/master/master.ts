@@ -291,7 +291,7 @@ export class Master<App = unknown> {
       cluster: master.cluster,
       startedAt: this.startedAt,
       ...(this.embedded ? { embeddedNatsPid: this.embedded.pid } : {}),
-      ...(this.globalChannels?.embedded ? { embeddedRedis: this.globalChannels.embedded.url } : {}),
+      ...(this.globalChannels?.embedded ? { embeddedRedis: this.globalChannels.embedded.url, embeddedRedisPid: this.globalChannels.embedded.pid } : {}),
     });
   }
 

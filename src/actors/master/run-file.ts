@@ -21,6 +21,8 @@ export interface RunFile {
   embeddedNatsPid?: number;
   /** URL of the embedded redis-server of global channels, when the master started one. */
   embeddedRedis?: string;
+  /** pid of that redis-server. */
+  embeddedRedisPid?: number;
 }
 
 export function runFilePath(dir: string, env: string): string {
