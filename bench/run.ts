@@ -27,6 +27,10 @@ export const benches: Record<string, Bench> = {
     description: 'channel push fan-out to 1,000 and 5,000 WebSocket clients (deliveries/s) and frontend RSS per idle connection, vs a bare ws server',
     load: () => import('./broadcast.ts'),
   },
+  'global-channel': {
+    description: 'global channels: add/leave ops/s vs raw auto-pipelined ioredis, and push to 10,000 members over 2 frontends (deliveries/s) vs a local channel',
+    load: () => import('./global-channel.ts'),
+  },
 };
 
 function usage(): string {

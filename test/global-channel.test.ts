@@ -145,7 +145,8 @@ describe('globalChannelService on a real Redis', () => {
   });
 
   test('pushMessage: one NATS message per frontend with its members, failedSids empty', async () => {
-    const chat = await service(settingsFor(redis.url), 'chat-1', { connector: ['connector-1', 'connector-2', 'connector-3'] });
+    const settings = settingsFor(redis.url);
+    const chat = await service(settings, 'chat-1', { connector: ['connector-1', 'connector-2', 'connector-3'] });
     try {
       await chat.add('room', 'alice', 'connector-1');
       await chat.add('room', 'bob', 'connector-2');
@@ -162,6 +163,23 @@ describe('globalChannelService on a real Redis', () => {
       await nats.nc.flush();
       silent.unsubscribe();
       assert.equal(third, 0, 'a frontend with no member of the channel is sent nothing');
+      // A change of membership after a push is seen by the next one (its cached members are stale).
+      await chat.add('room', 'dave', 'connector-1');
+      await chat.leave('room', 'bob', 'connector-2');
+      const again = [nextPush('connector-1'), nextPush('connector-2')];
+      await nats.nc.flush();
+      await chat.pushMessage('connector', 'onChat', { text: 'again' }, 'room');
+      const [one2, two2] = await Promise.all(again);
+      assert.deepEqual(one2!.uids?.sort(), ['alice', 'dave']);
+      assert.deepEqual(two2!.uids, ['carol']);
+      // ... also when another server changed it.
+      const other = await service(settings, 'chat-2');
+      await other.add('room', 'erin', 'connector-1');
+      await other.stop();
+      const latest = nextPush('connector-1');
+      await nats.nc.flush();
+      await chat.pushMessage('connector', 'onChat', { text: 'third' }, 'room');
+      assert.deepEqual((await latest).uids?.sort(), ['alice', 'dave', 'erin']);
       await assert.rejects(chat.pushMessage('connector', 'onChat', {}, 'room', { binded: true } as never), /pushMessage\("room"\): unknown option "binded"/);
     } finally {
       await chat.stop();

@@ -64,6 +64,14 @@ export interface GlobalChannelServiceOptions {
 }
 
 const encoder = new TextEncoder();
+/** Channels whose members a pushing server keeps, for pushes to channels that did not change. */
+const PUSH_CACHE_CHANNELS = 1_000;
+
+/** The members of one channel per frontend, as read at one version of its membership. */
+interface CachedMembers {
+  version: number;
+  groups: Map<string, string[]>;
+}
 
 export class GlobalChannelService {
   private readonly redis: RedisClient;
@@ -71,6 +79,7 @@ export class GlobalChannelService {
   private readonly actor;
   private readonly started: Promise<void>;
   private cleaned: Promise<void> | undefined;
+  private readonly pushCache = new Map<string, CachedMembers>();
 
   constructor(private readonly options: GlobalChannelServiceOptions) {
     const { settings, serverId, logger } = options;
@@ -192,20 +201,18 @@ export class GlobalChannelService {
         if (keys.length > 0) throw new GlobalChannelError('pushMessage', name, `unknown option ${keys.map((k) => JSON.stringify(k)).join(', ')} (pushMessage takes none)`);
       }
       const sids = this.frontends('pushMessage', name, serverType);
-      const groups = await Promise.allSettled(sids.map((sid) => this.store.membersOf(name, sid)));
-      const failedSids: string[] = [];
+      const { groups, failedSids } = await this.membersForPush(name, sids);
       let body: Uint8Array | undefined;
-      groups.forEach((group, i) => {
-        const sid = sids[i]!;
-        if (group.status === 'rejected') return void failedSids.push(sid);
-        if (group.value.length === 0) return;
+      for (const sid of sids) {
+        const uids = groups.get(sid);
+        if (!uids || uids.length === 0) continue;
         body ??= encoder.encode(JSON.stringify(msg ?? {}));
         try {
-          this.options.nc.publish(this.options.subjects.push(sid), encode({ route, body, uids: group.value } satisfies PushMessage));
+          this.options.nc.publish(this.options.subjects.push(sid), encode({ route, body, uids } satisfies PushMessage));
         } catch {
           failedSids.push(sid);
         }
-      });
+      }
       return { failedSids };
     });
   }
@@ -225,6 +232,31 @@ export class GlobalChannelService {
     );
   }
 
+  /**
+   * The members of `name` on each of `sids`: one read of the channel's version, and one SMEMBERS
+   * per frontend (pipelined together) only when the membership changed since this server last
+   * read it. The version is read before the members, so a cache is never older than its version.
+   */
+  private async membersForPush(name: string, sids: readonly string[]): Promise<{ groups: Map<string, string[]>; failedSids: string[] }> {
+    const version = await this.store.versionOf(name);
+    let cached = this.pushCache.get(name);
+    if (!cached || cached.version !== version) {
+      cached = { version, groups: new Map() };
+      this.pushCache.delete(name);
+      if (this.pushCache.size >= PUSH_CACHE_CHANNELS) this.pushCache.delete(this.pushCache.keys().next().value!);
+      this.pushCache.set(name, cached);
+    }
+    const { groups } = cached;
+    const missing = sids.filter((sid) => !groups.has(sid));
+    const read = await Promise.allSettled(missing.map((sid) => this.store.membersOf(name, sid)));
+    const failedSids: string[] = [];
+    read.forEach((result, i) => {
+      if (result.status === 'fulfilled') groups.set(missing[i]!, result.value);
+      else failedSids.push(missing[i]!);
+    });
+    return { groups, failedSids };
+  }
+
   private async cleanOwn(): Promise<void> {
     const { serverId, logger } = this.options;
     const channels = await this.store.cleanFrontend(serverId);
@@ -238,17 +270,18 @@ export class GlobalChannelService {
 
   /** Runs one operation: checks the channel name and the connection, names both in any failure. */
   private call<T>(operation: string, name: string | undefined, callback: GlobalChannelCallback<T> | undefined, run: () => Promise<T>): Promise<T> {
-    const promise = (async () => {
+    // Not `async`: on the hot path (add, leave) the operation's own promise is the only extra one.
+    let promise: Promise<T>;
+    try {
       if (name !== undefined) checkChannel(operation, name);
-      const state = this.state;
-      if (state !== 'ready') throw new GlobalChannelError(operation, name, notReady(state, this.actor.getSnapshot().context.reason));
-      try {
-        return await run();
-      } catch (error) {
+      if (this.actor.getSnapshot().value !== 'ready') throw new GlobalChannelError(operation, name, notReady(this.state, this.actor.getSnapshot().context.reason));
+      promise = run().catch((error: unknown) => {
         if (error instanceof GlobalChannelError) throw error;
         throw new GlobalChannelError(operation, name, `Redis failed: ${(error as Error).message}`, { cause: error });
-      }
-    })();
+      });
+    } catch (error) {
+      promise = Promise.reject(error);
+    }
     if (callback) promise.then((result) => callback(null, result), (error: Error) => callback(error));
     return promise;
   }

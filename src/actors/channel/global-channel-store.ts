@@ -23,6 +23,11 @@ export class GlobalChannelKeys {
     return `{${this.prefix}:${name}}:fe`;
   }
 
+  /** Counter bumped by every change of `name`'s membership: a pusher's cache is good while it is unchanged. */
+  version(name: string): string {
+    return `{${this.prefix}:${name}}:v`;
+  }
+
   /** SET of the channels frontend `sid` has (or had) members in. */
   channelsOf(sid: string): string {
     return `{${this.prefix}:fe:${sid}}:channels`;
@@ -61,6 +66,8 @@ export class GlobalChannelStore {
       redis.sadd(keys.frontends(name), sid),
       redis.sadd(keys.channelsOf(sid), name),
       redis.sadd(keys.userChannels(sid, uid), name),
+      // After the SADD on the same connection: whoever reads the new version reads the new member.
+      redis.incr(keys.version(name)),
     ]);
     return added === 1;
   }
@@ -71,7 +78,7 @@ export class GlobalChannelStore {
    */
   async leave(name: string, uid: string, sid: string): Promise<boolean> {
     const { redis, keys } = this;
-    const [removed] = await Promise.all([redis.srem(keys.members(name, sid), uid), redis.srem(keys.userChannels(sid, uid), name)]);
+    const [removed] = await Promise.all([redis.srem(keys.members(name, sid), uid), redis.srem(keys.userChannels(sid, uid), name), redis.incr(keys.version(name))]);
     return removed === 1;
   }
 
@@ -80,13 +87,18 @@ export class GlobalChannelStore {
     const { redis, keys } = this;
     const index = keys.userChannels(sid, uid);
     const channels = await redis.smembers(index);
-    await Promise.all([...channels.map((name) => redis.srem(keys.members(name, sid), uid)), redis.del(index)]);
+    await Promise.all([...channels.flatMap((name) => [redis.srem(keys.members(name, sid), uid), redis.incr(keys.version(name))]), redis.del(index)]);
     return channels;
   }
 
   /** uids of `name` held by frontend `sid`. */
   membersOf(name: string, sid: string): Promise<string[]> {
     return this.redis.smembers(this.keys.members(name, sid));
+  }
+
+  /** The membership version of `name` (0 for a channel never changed). */
+  async versionOf(name: string): Promise<number> {
+    return Number((await this.redis.get(this.keys.version(name))) ?? 0);
   }
 
   /** Removes every key of `name`, on every frontend that ever held a member of it. */
@@ -101,6 +113,7 @@ export class GlobalChannelStore {
         ...groups[i]!.map((uid) => redis.srem(keys.userChannels(sid, uid), name)),
       ]),
       redis.del(keys.frontends(name)),
+      redis.incr(keys.version(name)),
     ]);
   }
 
@@ -113,7 +126,7 @@ export class GlobalChannelStore {
     const { redis, keys } = this;
     const channels = await redis.smembers(keys.channelsOf(sid));
     await Promise.all([
-      ...channels.flatMap((name) => [redis.del(keys.members(name, sid)), redis.srem(keys.frontends(name), sid)]),
+      ...channels.flatMap((name) => [redis.del(keys.members(name, sid)), redis.srem(keys.frontends(name), sid), redis.incr(keys.version(name))]),
       redis.del(keys.channelsOf(sid)),
     ]);
     const users = await scanKeys(redis, keys.userPattern(sid));
