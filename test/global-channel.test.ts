@@ -14,7 +14,7 @@ import { createLogger } from '../src/logger.ts';
 import { decode } from '../src/transport/codec.ts';
 import { subjects as buildSubjects } from '../src/transport/subjects.ts';
 import type { PushMessage } from '../src/transport/wire.ts';
-import { startRedis, useNats, type RunningService } from './harness/index.ts';
+import { eventually, startRedis, startRedisSentinel, useNats, type RunningService } from './harness/index.ts';
 
 const nats = useNats();
 const subjects = buildSubjects('shaddock', 'gc');
@@ -274,6 +274,44 @@ describe('Redis stopped and started again (AOF on)', () => {
       await chat.stop();
       await own.stop();
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('Sentinel failover (one master, one replica, one sentinel on loopback)', () => {
+  test('the service follows the new master; membership replicated before the failover is kept', { timeout: 90_000 }, async () => {
+    const master = await startRedis();
+    const replica = await startRedis({ args: ['--replicaof', '127.0.0.1', String(master.port)] });
+    const sentinel = await startRedisSentinel(master.port, { name: 'mymaster', downAfterMs: 1_000 });
+    const direct = new Redis(master.port, '127.0.0.1');
+    const watcher = new Redis(sentinel.port, '127.0.0.1');
+    let chat: GlobalChannelService | undefined;
+    try {
+      // The sentinel knows the replica (it learns it from the master's INFO) before the test goes on.
+      await eventually(async () => (((await watcher.call('SENTINEL', 'REPLICAS', 'mymaster')) as unknown[]).length > 0 ? true : undefined), 'the sentinel knows the replica');
+      const settings = globalChannelSettings({ sentinels: [{ host: '127.0.0.1', port: sentinel.port }], name: 'mymaster', prefix: `t${++prefixes}` }, { env: 'test', cluster: 'gc' });
+      chat = await service(settings, 'chat-1', { connector: ['connector-1'] });
+      await chat.add('room', 'alice', 'connector-1');
+      assert.equal(await direct.wait(1, 5_000), 1, 'the replica has the write');
+      direct.disconnect();
+      const lost = chat.whenState('reconnecting');
+      await master.stop();
+      await lost;
+      await chat.whenState('ready');
+      // The sentinel promoted the replica: the service talks to it now.
+      const [host, port] = (await watcher.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'mymaster')) as [string, string];
+      assert.deepEqual([host, Number(port)], ['127.0.0.1', replica.port]);
+      assert.deepEqual(await chat.getMembersBySid('room', 'connector-1'), ['alice']);
+      // Writes right after a failover may still meet the old role for a moment: retry on failure only.
+      await eventually(() => chat!.add('room', 'bob', 'connector-1').then(() => true, () => undefined), 'a write on the new master');
+      assert.deepEqual((await chat.getMembersBySid('room', 'connector-1')).sort(), ['alice', 'bob']);
+    } finally {
+      await chat?.stop();
+      direct.disconnect();
+      watcher.disconnect();
+      await sentinel.stop();
+      await replica.stop();
+      await master.stop();
     }
   });
 });

@@ -522,6 +522,7 @@ export interface RedisOptions extends StartOptions {
 export async function startRedis(options: RedisOptions = {}): Promise<RunningService> {
   const binary = requireExecutable('redis', 'redis-server', 'SHADDOCK_REDIS_SERVER', 'redis-server');
   const persistence = options.aofDir !== undefined ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', options.aofDir] : ['--appendonly', 'no'];
+  const { aofDir } = options;
   return startService({
     name: 'redis',
     binary,
@@ -530,10 +531,56 @@ export async function startRedis(options: RedisOptions = {}): Promise<RunningSer
     url: (port) => `redis://${HOST}:${port}`,
     probe: async (port) => (await redisPing(port)) === '+PONG',
     async prepare(port) {
+      // Without an AOF dir, a dir of its own all the same (removed on stop): a replica's full sync
+      // writes dump.rdb there, and a dump.rdb in a shared cwd would be loaded by the next Redis.
+      const tempDir = aofDir === undefined ? await mkdtemp(path.join(os.tmpdir(), 'shaddock-redis-')) : undefined;
       return {
-        args: ['--port', String(port), '--bind', HOST, '--save', '', ...persistence, ...(options.args ?? [])],
-        tempDir: undefined,
+        args: ['--port', String(port), '--bind', HOST, '--save', '', ...persistence, ...(tempDir !== undefined ? ['--dir', tempDir] : []), ...(options.args ?? [])],
+        tempDir,
       };
+    },
+  });
+}
+
+export interface SentinelOptions extends StartOptions {
+  /** The master group's name (default `mymaster`). */
+  name?: string;
+  /** ms of silence before the sentinel calls the master down (default 1000). */
+  downAfterMs?: number;
+}
+
+/**
+ * One Redis Sentinel (`redis-server sentinel.conf --sentinel`) watching the master on
+ * 127.0.0.1:`masterPort` with quorum 1, so that it alone fails over to a replica. Its config file
+ * (which a sentinel rewrites) lives in a temp dir removed on stop; ready when PING answers.
+ */
+export async function startRedisSentinel(masterPort: number, options: SentinelOptions = {}): Promise<RunningService> {
+  const binary = requireExecutable('redis', 'redis-server', 'SHADDOCK_REDIS_SERVER', 'redis-server');
+  const name = options.name ?? 'mymaster';
+  return startService({
+    name: 'redis-sentinel',
+    binary,
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    url: (port) => `redis://${HOST}:${port}`,
+    probe: async (port) => (await redisPing(port)) === '+PONG',
+    async prepare(port) {
+      const tempDir = await mkdtemp(path.join(os.tmpdir(), 'shaddock-sentinel-'));
+      const file = path.join(tempDir, 'sentinel.conf');
+      const downAfter = options.downAfterMs ?? 1_000;
+      await writeFile(
+        file,
+        [
+          `port ${port}`,
+          `bind ${HOST}`,
+          `dir ${tempDir}`,
+          `sentinel monitor ${name} ${HOST} ${masterPort} 1`,
+          `sentinel down-after-milliseconds ${name} ${downAfter}`,
+          `sentinel failover-timeout ${name} ${Math.max(3 * downAfter, 3_000)}`,
+          `sentinel parallel-syncs ${name} 1`,
+          '',
+        ].join('\n'),
+      );
+      return { args: [file, '--sentinel'], tempDir };
     },
   });
 }

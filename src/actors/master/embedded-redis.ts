@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { freePort } from './embedded-broker.ts';
 
 /** A `redis-server` child process on a loopback port, for global channels when no Redis is configured. */
@@ -19,9 +22,16 @@ const readyTimeout = 15_000;
  */
 export async function startMastersRedis(binary = 'redis-server'): Promise<EmbeddedRedis> {
   const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'notice'];
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // A directory of its own: a dump.rdb left in the working directory would be loaded at start.
+  const dir = mkdtempSync(join(tmpdir(), 'shaddock-redis-'));
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'notice'];
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, cwd: dir });
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      rmSync(dir, { recursive: true, force: true });
+      resolve();
+    }),
+  );
   await new Promise<void>((resolve, reject) => {
     let output = '';
     let settled = false;
