@@ -30,10 +30,11 @@ app.configure('ha', (app) => {
   app.set('masterHAConfig', { server: '127.0.0.1:2181', timeout: 3_000 });
 });
 
-// Environment `global`: the rooms are global channels (app/rooms.ts), their members in Redis, so a
-// kill -9 of a chat server loses no one. No Redis is configured: the master starts an embedded
-// redis-server (or give one: --redis redis://host:port, or SHADDOCK_REDIS_URL).
-app.configure('global', (app) => app.enable('globalChannel'));
+// Environments `development` (npm start) and `global`: the rooms are global channels
+// (app/rooms.ts), their members in Redis, so a kill -9 of a chat server loses no one. No Redis is
+// configured: the master starts an embedded redis-server (or give one: --redis
+// redis://host:port, or SHADDOCK_REDIS_URL). The other environments keep local channels.
+app.configure('development|global', (app) => app.enable('globalChannel'));
 
 // Chat servers say goodbye to their rooms before they stop: that before-stop hook is registered
 // by ChatRemote's constructor (app/servers/chat/remote/chatRemote.ts), which holds the rooms.

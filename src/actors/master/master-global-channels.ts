@@ -1,4 +1,5 @@
-import { globalChannelSettings, redisConfigured, redisUrlOverride } from '../../config/global-channel.ts';
+import { ConfigError } from '../../config/errors.ts';
+import { GLOBAL_CHANNEL_CONFIG, globalChannelSettings, redisConfigured, redisUrlOverride } from '../../config/global-channel.ts';
 import type { ClusterConfig } from '../../config/types.ts';
 import type { Logger } from '../../logger.ts';
 import { createRedis, describeRedis, type RedisClient } from '../../transport/redis.ts';
@@ -31,6 +32,10 @@ export class MasterGlobalChannels {
     if (redisConfigured(raw, url)) globalChannelSettings(raw, { ...where, ...(url !== undefined ? { url } : {}) });
     let embedded: EmbeddedRedis | undefined;
     if (url === undefined && !redisConfigured(raw, url)) {
+      // Each master would start its own, and the members would die with the leader.
+      if (host.enabled('masterHA')) {
+        throw new ConfigError("globalChannel with masterHA needs a Redis that outlives a master, and none is configured: set globalChannelConfig's host and port (or url, sentinels, cluster), or pass --redis / SHADDOCK_REDIS_URL", { file: GLOBAL_CHANNEL_CONFIG, env: config.env });
+      }
       embedded = await startMastersRedis();
       url = embedded.url;
       // The servers this master spawns inherit it.
