@@ -316,6 +316,52 @@ describe('Sentinel failover (one master, one replica, one sentinel on loopback)'
   });
 });
 
+describe('Redis Cluster (three masters on loopback)', () => {
+  test('every operation works across slots; a channel\'s keys share one slot; cleanup scans every node', { timeout: 90_000 }, async () => {
+    const clusterArgs = ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000'];
+    const nodes = await Promise.all([0, 1, 2].map(() => startRedis({ args: clusterArgs })));
+    const links = nodes.map((node) => new Redis(node.port, '127.0.0.1'));
+    let chat: GlobalChannelService | undefined;
+    try {
+      // Slots split in three, the nodes introduced to each other: a cluster without redis-cli.
+      await Promise.all(links.map((link, i) => link.call('CLUSTER', 'ADDSLOTSRANGE', String(Math.floor((16384 * i) / 3)), String(Math.floor((16384 * (i + 1)) / 3) - 1))));
+      for (const node of nodes.slice(1)) await links[0]!.call('CLUSTER', 'MEET', '127.0.0.1', String(node.port));
+      await eventually(async () => ((await Promise.all(links.map((link) => link.call('CLUSTER', 'INFO')))) as string[]).every((info) => info.includes('cluster_state:ok')) ? true : undefined, 'the cluster is ok', 30_000);
+      const settings = globalChannelSettings({ cluster: nodes.map((node) => ({ host: '127.0.0.1', port: node.port })), prefix: `t${++prefixes}` }, { env: 'test', cluster: 'gc' });
+      chat = await service(settings, 'chat-1', { connector: ['connector-1', 'connector-2'] });
+      const keys = new GlobalChannelStore(raw, settings.prefix).keys;
+      const slots = await Promise.all([keys.members('room', 'connector-1'), keys.members('room', 'connector-2'), keys.frontends('room'), keys.version('room')].map((key) => links[0]!.call('CLUSTER', 'KEYSLOT', key)));
+      assert.equal(new Set(slots).size, 1, `one slot for the channel's keys: ${slots.join(', ')}`);
+      // Enough channels that they land on every node.
+      const rooms = Array.from({ length: 12 }, (_, i) => `room-${i}`);
+      for (const room of rooms) {
+        await chat.add(room, 'alice', 'connector-1');
+        await chat.add(room, 'bob', 'connector-2');
+      }
+      const owners = new Set(await Promise.all(rooms.map((room) => links[0]!.call('CLUSTER', 'KEYSLOT', keys.members(room, 'connector-1')).then((slot) => Math.floor(((slot as number) * 3) / 16384)))));
+      assert.equal(owners.size, 3, 'the rooms are spread over the three nodes');
+      assert.deepEqual((await chat.getMembersByChannelName('connector', 'room-0')).sort(), ['alice', 'bob']);
+      const pushed = nextPush('connector-2');
+      await nats.nc.flush();
+      assert.deepEqual(await chat.pushMessage('connector', 'onChat', { text: 'hi' }, 'room-5'), { failedSids: [] });
+      assert.deepEqual((await pushed).uids, ['bob']);
+      assert.deepEqual((await chat.leaveAll('alice', 'connector-1')).sort(), [...rooms].sort());
+      await chat.add('room-0', 'carol', 'connector-1');
+      await chat.destroyChannel('room-1');
+      assert.deepEqual(await chat.getMembersBySid('room-1', 'connector-2'), []);
+      // A restarting connector-2 cleans its own keys on every node, and nothing of connector-1.
+      const restarted = await service(settings, 'connector-2', {}, true);
+      await restarted.stop();
+      for (const room of rooms) assert.deepEqual(await chat.getMembersBySid(room, 'connector-2'), [], room);
+      assert.deepEqual(await chat.getMembersBySid('room-0', 'connector-1'), ['carol']);
+    } finally {
+      await chat?.stop();
+      for (const link of links) link.disconnect();
+      await Promise.all(nodes.map((node) => node.stop()));
+    }
+  });
+});
+
 // The store alone, for cleanup from the master (which has no service).
 test('GlobalChannelStore.cleanFrontend touches only that frontend', async () => {
   const prefix = `t${++prefixes}`;
