@@ -5,7 +5,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
 import { startEmbeddedNats, type EmbeddedNats } from '../src/actors/master/embedded-broker.ts';
+import { watch, type Watch } from '../src/actors/inspect/watcher.ts';
+import { subjects } from '../src/transport/subjects.ts';
 import { everyPid as shaddockPids, startShaddockChat, type ShaddockCluster } from './apps/shaddock-chat/cluster.ts';
 import { LoadClient } from './clients/driver.ts';
 import { PomeloClient } from './clients/pomelo.ts';
@@ -26,6 +29,12 @@ const START_TIMEOUT = 60_000;
 const CASES = [100, 1_000] as const;
 
 type Side = 'shaddock' | 'baseline';
+/** A measured run: a side, or Shaddock again with a watcher (`shaddock inspect`, the console) holding a lease on its connector. */
+type Run = Side | 'watched';
+/** The bench app's cluster (apps/shaddock-chat/config/master.json) and the frontend a watcher watches. */
+const BENCH_SUBJECTS = subjects('shaddock', 'shaddock-bench-chat');
+const WATCHED_SERVER = 'connector-server-1';
+const WATCHED = 'Shaddock, no watcher';
 
 interface Cluster {
   url: string;
@@ -92,7 +101,12 @@ export async function run(options: ReportOptions): Promise<void> {
     for (const count of CASES) {
       const name = `${count.toLocaleString('en-US')} clients`;
       const loads: Partial<Record<Side, LoadClient>> = {};
-      const results = { shaddock: { rate: [] as number[], p99: [] as number[] }, baseline: { rate: [] as number[], p99: [] as number[] } };
+      /** Per run: requests/s, p99, and the frontend's CPU µs per request (steadier than requests/s on a busy machine). */
+      const results: Record<Run, { rate: number[]; p99: number[]; cpu: number[]; batches: number }> = {
+        shaddock: { rate: [], p99: [], cpu: [], batches: 0 },
+        baseline: { rate: [], p99: [], cpu: [], batches: 0 },
+        watched: { rate: [], p99: [], cpu: [], batches: 0 },
+      };
       try {
         for (const side of sides) {
           const load = LoadClient.start(`${side} ${name}`, nodeArgs('BENCH_CLIENT_NODE_ARGS'));
@@ -103,21 +117,28 @@ export async function run(options: ReportOptions): Promise<void> {
         }
         for (let round = 0; round < ROUNDS; round++) {
           // Alternate which side goes first so drift (other load, thermal) hits both alike.
-          const order = round % 2 === 0 ? sides : [...sides].reverse();
-          for (const side of order) {
+          // Shaddock runs twice a round, without and with a watcher, in alternating order too.
+          const runs: Run[] = sides.flatMap((side): Run[] => (side === 'shaddock' ? (round % 2 === 0 ? ['shaddock', 'watched'] : ['watched', 'shaddock']) : [side]));
+          const order = round % 2 === 0 ? runs : [...runs].reverse();
+          for (const run of order) {
+            const side: Side = run === 'watched' ? 'shaddock' : run;
             const load = loads[side]!;
+            const watcher = run === 'watched' ? await startWatcher(results.watched) : undefined;
             const meter = cpuMeter({ client: load.pid, ...clusters[side]!.pids });
             const result = await load.command({ cmd: 'requestLoop', route: ROUTE, body: BODY, warmupSeconds: WARMUP_SECONDS, seconds });
             const cpu = meter.stop();
+            await watcher?.close();
             if ((cpu.other ?? 0) > BUSY_OTHER) busyRuns++;
-            if (result.failures > 0) throw new Error(`${side} ${name}: ${result.failures} requests failed (connection closed or code other than 200)`);
+            if (result.failures > 0) throw new Error(`${run} ${name}: ${result.failures} requests failed (connection closed or code other than 200)`);
             const rate = result.responses / result.seconds;
-            results[side].rate.push(rate);
-            results[side].p99.push(result.p99);
+            results[run].rate.push(rate);
+            results[run].p99.push(result.p99);
             // CPU per request of each server process (the meter spans the warm-up too; requests/s is about the same there).
-            const micros = (proc: string): string => `${(((cpu[proc] ?? NaN) / 100) * 1e6 / rate).toFixed(0)} µs`;
+            const perRequest = (proc: string): number => (((cpu[proc] ?? NaN) / 100) * 1e6) / rate;
+            const micros = (proc: string): string => `${perRequest(proc).toFixed(0)} µs`;
+            results[run].cpu.push(perRequest('frontend'));
             note(
-              `connector ${name} round ${round + 1}/${ROUNDS} ${side}: ${Math.round(rate).toLocaleString('en-US')} requests/s, ` +
+              `connector ${name} round ${round + 1}/${ROUNDS} ${run}: ${Math.round(rate).toLocaleString('en-US')} requests/s, ` +
                 `p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, max ${result.max.toFixed(1)} ms; CPU ${formatCpu(cpu)}; ` +
                 `CPU per request: frontend ${micros('frontend')}, backend ${micros('backend')}`,
             );
@@ -132,9 +153,15 @@ export async function run(options: ReportOptions): Promise<void> {
           }
         }
       }
-      const value = (side: Side, key: 'rate' | 'p99'): number => (results[side][key].length ? median(results[side][key]) : NaN);
+      const value = (run: Run, key: 'rate' | 'p99' | 'cpu'): number => (results[run][key].length ? median(results[run][key]) : NaN);
       rows.push(row({ bench: 'connector', case: `${name}, requests/s`, shaddock: value('shaddock', 'rate'), baseline: BASELINE, baselineValue: value('baseline', 'rate'), unit: 'requests/s' }));
       rows.push(row({ bench: 'connector', case: `${name}, p99 latency`, shaddock: value('shaddock', 'p99'), baseline: BASELINE, baselineValue: value('baseline', 'p99'), unit: 'ms' }));
+      if (results.watched.rate.length) {
+        rows.push(row({ bench: 'connector', case: `${name}, requests/s, watched`, shaddock: value('watched', 'rate'), baseline: WATCHED, baselineValue: value('shaddock', 'rate'), unit: 'requests/s' }));
+        rows.push(row({ bench: 'connector', case: `${name}, p99 latency, watched`, shaddock: value('watched', 'p99'), baseline: WATCHED, baselineValue: value('shaddock', 'p99'), unit: 'ms' }));
+        rows.push(row({ bench: 'connector', case: `${name}, frontend CPU/request, watched`, shaddock: value('watched', 'cpu'), baseline: WATCHED, baselineValue: value('shaddock', 'cpu'), unit: 'µs' }));
+        note(`connector ${name}: the watcher on ${WATCHED_SERVER} received ${results.watched.batches} batch(es) over ${ROUNDS} runs`);
+      }
     }
     printRows(rows, options);
     if (busyRuns > 0) note(`connector: WARNING: during ${busyRuns} measured run(s) other processes used more than ${BUSY_OTHER}% of a core ("other" above): the machine was not idle, rerun for numbers to keep`);
@@ -144,6 +171,8 @@ export async function run(options: ReportOptions): Promise<void> {
       const p99 = rows.find((r) => r.case === `${name}, p99 latency`)!;
       const holds = rate.ratio >= 1 && p99.shaddock <= p99.baselineValue;
       note(`connector goal at ${name}: requests/s ≥ 1.0 × pinus (${rate.ratio.toFixed(2)}) at equal or better p99 (${p99.shaddock} vs ${p99.baselineValue} ms): ${holds ? 'met' : 'NOT MET'}`);
+      const watched = rows.find((r) => r.case === `${name}, requests/s, watched`);
+      if (watched) note(`connector goal at ${name} with a watcher: loses under 5 % of requests/s (${((1 - watched.ratio) * 100).toFixed(1)} %): ${watched.ratio > 0.95 ? 'met' : 'NOT MET'}`);
     }
     finished = true;
   } catch (error) {
@@ -162,6 +191,27 @@ export async function run(options: ReportOptions): Promise<void> {
   }
   await nats?.stop();
   if (failed) process.exit(1);
+}
+
+/**
+ * A watcher on the connector for one run, as `shaddock inspect connector-server-1` or the console
+ * holds one: its own NATS connection, a 3 s lease renewed every second, every batch counted.
+ */
+async function startWatcher(counter: { batches: number }): Promise<{ close(): Promise<void> }> {
+  const nc = await connect({ servers: nats!.url, noAsyncTraces: true });
+  let handle: Watch;
+  try {
+    handle = await watch(nc, BENCH_SUBJECTS, WATCHED_SERVER, { ttlMs: 3_000 }, () => void counter.batches++);
+  } catch (error) {
+    await nc.close();
+    throw error;
+  }
+  return {
+    async close() {
+      await handle.close();
+      await nc.close();
+    },
+  };
 }
 
 function shaddockCluster(cluster: ShaddockCluster): Cluster {

@@ -87,3 +87,14 @@ export function median(values: readonly number[]): number {
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
+
+/** A positive integer from the environment variable `name` (default `fallback`); exits 1 naming it otherwise. */
+export function positiveIntegerEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  const value = raw === undefined ? fallback : Number(raw);
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    note(`${name} must be a positive integer, not "${raw}"`);
+    process.exit(1);
+  }
+  return value;
+}

@@ -23,6 +23,10 @@ export const benches: Record<string, Bench> = {
     description: 'requests/s and p99 through a connector to a chat backend, 100 and 1,000 WebSocket clients in closed loops, vs pinus 1.7.4',
     load: () => import('./connector.ts'),
   },
+  failover: {
+    description: 'ms from kill -9 of the leading master to a standby leading and answering admin (median of BENCH_KILLS, default 10) vs a bare node-zookeeper-client election; servers restarted and clients dropped',
+    load: () => import('./failover.ts'),
+  },
   broadcast: {
     description: 'channel push fan-out to 1,000 and 5,000 WebSocket clients (deliveries/s) and frontend RSS per idle connection, vs a bare ws server',
     load: () => import('./broadcast.ts'),

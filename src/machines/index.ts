@@ -21,3 +21,14 @@ export { zkSessionMachine } from './zk-session.ts';
 export type { ZkSessionContext, ZkSessionEvent, ZkSessionInput, ZkSessionPort } from './zk-session.ts';
 export { globalChannelConnectionMachine } from './global-channel-connection.ts';
 export type { GlobalChannelConnectionContext, GlobalChannelConnectionEvent, GlobalChannelConnectionInput, GlobalChannelConnectionPort } from './global-channel-connection.ts';
+export { channelMachine } from './channel.ts';
+export type {
+  ChannelContext,
+  ChannelDestroyEvent,
+  ChannelEvent,
+  ChannelInput,
+  ChannelJoinEvent,
+  ChannelLeaveEvent,
+  ChannelPort,
+  ChannelPushEvent,
+} from './channel.ts';

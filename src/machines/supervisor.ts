@@ -50,6 +50,8 @@ export interface SupervisorPolicy {
 export interface SupervisorInput {
   serverId: string;
   policy: SupervisorPolicy;
+  /** Restarts already done under earlier masters (an adopted server announces them); default 0. */
+  restartsBefore?: number;
 }
 
 export interface SupervisorContext extends SupervisorInput {
@@ -125,7 +127,7 @@ export const supervisorMachine = setup({
   },
 }).createMachine({
   id: 'supervisor',
-  context: ({ input }) => ({ ...input, attempt: 0, recent: [], restarts: 0, delay: 0, reason: undefined }),
+  context: ({ input }) => ({ ...input, attempt: 0, recent: [], restarts: input.restartsBefore ?? 0, delay: 0, reason: undefined }),
   initial: 'watching',
   on: {
     STOP: { target: '.stopped' },

@@ -8,7 +8,11 @@ import type { Client, Stat } from 'node-zookeeper-client';
  *
  * Unlike the bare client, no call is left hanging once the connection is closed: node-zookeeper-client
  * keeps a request queued while it reconnects and may never answer it after `close()`; here every
- * pending call then rejects with `CONNECTION_CLOSED`.
+ * pending call then rejects with `CONNECTION_CLOSED`. And `close()` is safe at any moment: the bare
+ * client's `close()` throws when called in the tick `connect()` was, and when called while a
+ * connect is under way it writes its close request ahead of the connect answer, then reads that
+ * answer as the close's reply and throws `Unknown code: …` from its socket handler (an uncaught
+ * exception). Here a client without a live session is closed by dropping its socket instead.
  */
 
 /** How a node is created. */
@@ -108,6 +112,58 @@ function toError(error: unknown, path: string, op: string): ZooKeeperError {
   return new ZooKeeperError(code, path, `ZooKeeper ${op} ${path}: ${code}${text && !text.includes(code) ? ` (${text})` : ''}`);
 }
 
+/**
+ * node-zookeeper-client's connection manager (1.1.3, pinned), as far as closing it needs: its
+ * state numbers are its `ConnectionManager.STATES`.
+ */
+interface ConnectionManager {
+  state: number;
+  socket?: { destroy(): void };
+  connectTimeoutHandler?: ReturnType<typeof setTimeout> | null;
+  setState(state: number): void;
+  on(event: 'state', listener: (state: number) => void): void;
+  off(event: 'state', listener: (state: number) => void): void;
+}
+const MANAGER = { DISCONNECTED: 0, CONNECTED: 2, CONNECTED_READ_ONLY: 3, CLOSING: -1, CLOSED: -2 } as const;
+
+/** How long a live session's close request may go unanswered before the socket is dropped, ms. */
+export const CLOSE_GRACE_MS = 1_000;
+/** How often a client being closed has its socket dropped again, until it reports CLOSED, ms. */
+const CLOSE_RETRY_MS = 100;
+
+function closeClient(client: Client): Promise<void> {
+  const manager = (client as unknown as { connectionManager: ConnectionManager }).connectionManager;
+  return new Promise((resolve) => {
+    if (manager.state === MANAGER.CLOSED) return resolve();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const onState = (state: number): void => {
+      if (state !== MANAGER.CLOSED) return;
+      clearTimeout(timer);
+      manager.off('state', onState);
+      resolve();
+    };
+    manager.on('state', onState);
+    // Closing without a close request: a socket that closes in CLOSING ends in CLOSED, with no
+    // reconnect. A socket opened later (the client was between two attempts) is dropped by the
+    // next round, or by the client itself when the connect answer comes (nothing is pending).
+    const drop = (): void => {
+      if (manager.state !== MANAGER.CLOSING) {
+        if (manager.socket === undefined && manager.state === MANAGER.DISCONNECTED) return manager.setState(MANAGER.CLOSED);
+        manager.setState(MANAGER.CLOSING);
+      }
+      if (manager.connectTimeoutHandler) clearTimeout(manager.connectTimeoutHandler);
+      manager.socket?.destroy();
+      timer = setTimeout(drop, CLOSE_RETRY_MS);
+    };
+    if (manager.state === MANAGER.CONNECTED || manager.state === MANAGER.CONNECTED_READ_ONLY) {
+      client.close();
+      timer = setTimeout(drop, CLOSE_GRACE_MS);
+    } else {
+      drop();
+    }
+  });
+}
+
 /** True when `error` is a {@link ZooKeeperError} with this code. */
 export function isZooKeeperError(error: unknown, code: ZooKeeperErrorCode): boolean {
   return error instanceof ZooKeeperError && error.code === code;
@@ -126,6 +182,7 @@ export class ZooKeeperConnection {
   private readonly client: Client;
   private readonly pending = new Set<(error: ZooKeeperError) => void>();
   private closed = false;
+  private closing: Promise<void> | undefined;
 
   private constructor(private readonly options: ZooKeeperConnectionOptions) {
     this.client = zookeeper.createClient(options.servers, {
@@ -227,17 +284,21 @@ export class ZooKeeperConnection {
   }
 
   /**
-   * Closes the session (the ensemble then deletes its ephemeral nodes at once, when reachable)
-   * and rejects every pending call with `CONNECTION_CLOSED`. Idempotent.
+   * Closes the session and rejects every pending call with `CONNECTION_CLOSED`; resolves once the
+   * client has let go of its socket. With a live session the ensemble is asked to close it (its
+   * ephemeral nodes go at once); one that does not answer within {@link CLOSE_GRACE_MS} is dropped.
+   * Mid-connect (first connect or reconnect) the socket is dropped at once: there is no session to
+   * close yet, or none that can be reached. Settles in every state; idempotent.
    */
-  close(): void {
-    if (this.closed) return;
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
     this.closed = true;
-    this.client.close();
     const closedError = (path: string): ZooKeeperError =>
       new ZooKeeperError('CONNECTION_CLOSED', path, `ZooKeeper connection to ${this.options.servers} closed`);
     for (const reject of [...this.pending]) reject(closedError(''));
     this.pending.clear();
+    this.closing = closeClient(this.client);
+    return this.closing;
   }
 
   private acl(access: NodeAccess = 'own'): typeof OPEN {

@@ -23,6 +23,8 @@ export interface RunFile {
   embeddedRedis?: string;
   /** pid of that redis-server. */
   embeddedRedisPid?: number;
+  /** The web console's address (`http://127.0.0.1:3005/`), once the leader serves it. */
+  console?: string;
 }
 
 export function runFilePath(dir: string, env: string): string {

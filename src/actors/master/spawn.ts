@@ -18,6 +18,8 @@ export interface SpawnServerOptions {
   controlKey?: string;
   /** The spawning master's epoch (fencing), given in `SHADDOCK_EPOCH`: the server obeys no older master. */
   epoch?: number;
+  /** Automatic restarts of this server so far, given in `SHADDOCK_RESTARTS`: the server announces it, for a master that adopts it. */
+  restarts?: number;
   /**
    * Where a server with `cpu` that cannot be bound is reported (once per process, whatever the
    * number of such servers). Default `console.warn`.
@@ -135,6 +137,7 @@ export function serverCommand(server: ServerEntry, options: SpawnServerOptions):
       SHADDOCK_CONFIG: JSON.stringify({ ...options.config, master: { ...options.config.master, adminToken: undefined } }),
       ...(options.controlKey ? { SHADDOCK_CONTROL_KEY: options.controlKey } : {}),
       ...(options.epoch !== undefined ? { SHADDOCK_EPOCH: String(options.epoch) } : {}),
+      ...(options.restarts !== undefined ? { SHADDOCK_RESTARTS: String(options.restarts) } : {}),
     },
   };
 }

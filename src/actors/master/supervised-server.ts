@@ -12,6 +12,7 @@ import type { ServerRow } from '../../transport/wire.ts';
 import { formatCpuList } from './spawn.ts';
 import { systemClock, type Clock } from '../../clock.ts';
 import { isAlive, watchState } from '../runtime/watch.ts';
+import { inspectorOfProcess } from '../inspect/inspector.ts';
 
 /** What a supervised server needs from the master: its effects on the outside world. */
 export interface ServerEffects {
@@ -27,6 +28,8 @@ export interface ServerEffects {
    * server fell silent at once). While it does not, a silent server is not killed. Default: always.
    */
   busHealthy?(): boolean;
+  /** Whether a pid runs on this host (default: a signal 0 check, zombies counting as ended). */
+  processAlive?(pid: number): boolean;
 }
 
 /** ms between SIGTERM and SIGKILL when a server is killed. */
@@ -46,6 +49,10 @@ export class SupervisedServer {
   private child: ChildProcess | undefined;
   /** Exit watch of an adopted process, which is not our child and so sends no 'exit' event. */
   private watch: unknown;
+  /** Monotonic time this process last proved it works (adopted, or answered a ping). */
+  private lastAnswer = Number.NEGATIVE_INFINITY;
+  /** Restarts counted as of the latest restart, read while that restart spawns. */
+  private counted = 0;
   /** Re-check of a kill held back while the bus was down; cleared when the server is heard from. */
   private heldKill: unknown;
   /** It reached `failed` while the bus was unhealthy: {@link retryAfterOutage} gives it another go. */
@@ -60,6 +67,8 @@ export class SupervisedServer {
     private readonly effects: ServerEffects,
     /** Times the machines' timeouts and backoff, and stamps their events. */
     private readonly clock: Clock = systemClock,
+    /** Automatic restarts done under earlier masters, as an adopted server announced them. */
+    restartsBefore = 0,
   ) {
     this.server = createActor(
       serverMachine.provide({
@@ -81,12 +90,18 @@ export class SupervisedServer {
     this.supervisor = createActor(
       supervisorMachine.provide({
         actions: {
-          restart: () => this.server.send({ type: 'START', at: this.clock.wall() }),
+          restart: ({ context }) => {
+            // The count including this restart (the snapshot is updated only after this transition).
+            this.counted = context.restarts;
+            this.server.send({ type: 'START', at: this.clock.wall() });
+          },
           kill: () => this.killHung(),
         },
       }),
-      { clock, input: { serverId: entry.id, policy: spec.policy } },
+      { clock, input: { serverId: entry.id, policy: spec.policy, restartsBefore } },
     );
+    inspectorOfProcess().register(this.server, entry.id);
+    inspectorOfProcess().register(this.supervisor, entry.id);
     watchState(this.server, (state, snapshot) => {
       const { pid, lastExit } = snapshot.context;
       if (pid !== undefined && this.child?.pid !== pid) this.watchAdopted(pid);
@@ -114,6 +129,11 @@ export class SupervisedServer {
 
   get pid(): number | undefined {
     return this.server.getSnapshot().context.pid;
+  }
+
+  /** Automatic restarts so far (under this master and, for an adopted server, before it). */
+  get restarts(): number {
+    return Math.max(this.counted, this.supervisor.getSnapshot().context.restarts);
   }
 
   /** Its process may be running (spawned, connected or silent): the master probes it. */
@@ -165,6 +185,7 @@ export class SupervisedServer {
 
   heartbeat(pid: number): void {
     if (this.released) return;
+    if (pid === this.pid || this.pid === undefined) this.lastAnswer = this.clock.now();
     this.server.send({ type: 'HEARTBEAT', pid, at: this.clock.wall() });
   }
 
@@ -233,7 +254,8 @@ export class SupervisedServer {
       uptime: context.connectedAt !== undefined ? now - context.connectedAt : null,
       rss: current?.rss ?? null,
       lastExit: context.lastExit ?? null,
-      cpu: this.entry.cpu ? formatCpuList(this.entry.cpu) : null,
+      // What the process says it is bound to (an adopted one too), else what its entry asks.
+      cpu: current?.cpu ?? (this.entry.cpu ? formatCpuList(this.entry.cpu) : null),
       autoRestart: this.spec.restart !== 'temporary',
       restart: this.spec.restart,
       reason: supervisor.reason ?? null,
@@ -327,16 +349,25 @@ export class SupervisedServer {
 
   /**
    * An adopted process is not our child, so no 'exit' event will come: poll for its pid instead,
-   * and report it as exited with unknown code and signal.
+   * and report it as exited with unknown code and signal. The pid may mean nothing here (the
+   * server runs on another host, or this master's pid check cannot see it end): so a process that
+   * was killed for its silence and has not answered for twice the heartbeat timeout is taken as
+   * gone too, by its heartbeats, whatever the pid check says.
    */
   private watchAdopted(pid: number): void {
     if (this.watch !== undefined) this.clock.clearInterval(this.watch);
+    if (this.lastAnswer === Number.NEGATIVE_INFINITY) this.lastAnswer = this.clock.now();
+    const alive = this.effects.processAlive ?? isAlive;
     this.watch = this.clock.setInterval(
       () => {
-        if (isAlive(pid)) return;
+        const silentFor = this.clock.now() - this.lastAnswer;
+        const silentlyGone = stateName(this.server.getSnapshot().value) === 'killing' && silentFor >= 2 * this.spec.heartbeatTimeout;
+        if (alive(pid) && !silentlyGone) return;
         this.clock.clearInterval(this.watch);
         this.watch = undefined;
-        if (this.pid === pid) this.server.send({ type: 'EXITED', code: null, signal: null, at: this.clock.wall() });
+        if (this.pid !== pid) return;
+        if (silentlyGone) this.effects.logger.warn({ server: this.id, serverPid: pid, silentFor }, `server ${this.id} (pid ${pid}, adopted) has not answered for ${Math.round(silentFor)} ms since it went silent: taken as gone`);
+        this.server.send({ type: 'EXITED', code: null, signal: null, at: this.clock.wall() });
       },
       250,
       { unref: true },

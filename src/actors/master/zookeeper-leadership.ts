@@ -32,7 +32,7 @@ export interface ZooKeeperLeadershipOptions {
   sessionTimeout: number;
   /** `user:password` (ZooKeeper `digest` scheme): nodes this master creates are then readable by that user only. */
   auth?: string;
-  /** ms a fresh client has to reach the ensemble before it is given up for another (default: `sessionTimeout`). */
+  /** ms a fresh client has to reach the ensemble before it is given up for another (default: a third of `sessionTimeout`). */
   connectTimeout?: number;
   clock?: Clock;
   logger?: Logger;
@@ -60,6 +60,14 @@ const SEQUENCE = /(\d{10})$/;
 const RETRY_MS = 250;
 /** How long `resign()` waits for its lock node to be deleted before closing the session anyway. */
 const RESIGN_REMOVE_MS = 1_000;
+
+/**
+ * The first-connect timeout when none is set: a third of the session timeout, so that a client
+ * stuck on a server that never answers is replaced well before a session could expire.
+ */
+export function defaultConnectTimeout(sessionTimeout: number): number {
+  return Math.max(100, Math.round(sessionTimeout / 3));
+}
 
 function validate(options: ZooKeeperLeadershipOptions): void {
   const servers = typeof options.servers === 'string' ? options.servers.split(',') : [];
@@ -130,12 +138,16 @@ export class ZooKeeperLeadership implements Leadership {
   private readonly waitingForSession = new Set<() => void>();
   /** Sessions this master gave up (hex ids) whose lock nodes may linger until the ensemble expires them. */
   private readonly staleSessions = new Set<string>();
+  /** Clients being closed: `resign()` resolves once each has let go of its socket. */
+  private readonly closing = new Set<Promise<void>>();
+  private readonly connectTimeout: number;
 
   constructor(private readonly options: ZooKeeperLeadershipOptions) {
     validate(options);
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? pino({ level: 'silent' });
     this.lockDir = `${options.path}/lock`;
+    this.connectTimeout = options.connectTimeout ?? defaultConnectTimeout(options.sessionTimeout);
   }
 
   campaign(self: Candidate, listener: LeadershipListener): void {
@@ -148,7 +160,7 @@ export class ZooKeeperLeadership implements Leadership {
 
   async controlKey(fresh: () => string): Promise<string> {
     const keyPath = `${this.options.path}/control-key`;
-    const deadline = this.clock.now() + 2 * (this.options.connectTimeout ?? this.options.sessionTimeout);
+    const deadline = this.clock.now() + 2 * Math.max(this.connectTimeout, this.options.sessionTimeout);
     for (;;) {
       const zk = await this.sessionUp(deadline);
       try {
@@ -193,6 +205,7 @@ export class ZooKeeperLeadership implements Leadership {
     }
     this.session?.send({ type: 'CLOSE' });
     this.session?.stop();
+    await Promise.all([...this.closing]);
   }
 
   // -------------------------------------------------------------------------
@@ -201,19 +214,29 @@ export class ZooKeeperLeadership implements Leadership {
 
   private startSession(): void {
     if (this.session) return;
+    // An effect that throws is logged here: thrown inside the machine it would stop the session
+    // actor and surface as an uncaught error.
+    const effect =
+      <A extends unknown[]>(name: string, run: (...args: A) => void) =>
+      (...args: A): void => {
+        try {
+          run(...args);
+        } catch (error) {
+          this.logger.error({ err: error, effect: name }, `master HA: ${name} failed: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      };
     const port: ZkSessionPort = {
-      open: () => this.openClient(),
-      established: () => this.onEstablished(),
-      probe: () => this.probe(),
-      suspended: (reason) => this.onSuspended(reason),
-      resumed: () => this.onResumed(),
-      lost: (reason) => this.onLost(reason),
-      closeClient: () => this.closeClient(),
+      open: effect('opening a ZooKeeper client', () => this.openClient()),
+      established: effect('joining the election', () => this.onEstablished()),
+      probe: effect('probing ZooKeeper', () => this.probe()),
+      suspended: effect('suspending', (reason: string) => this.onSuspended(reason)),
+      resumed: effect('resuming', () => this.onResumed()),
+      lost: effect('giving up the session', (reason: string) => this.onLost(reason)),
+      closeClient: effect('closing the ZooKeeper client', () => this.closeClient()),
     };
-    const connectTimeout = this.options.connectTimeout ?? this.options.sessionTimeout;
     this.session = createActor(zkSessionMachine, {
       clock: this.clock,
-      input: { port, sessionTimeout: this.options.sessionTimeout, connectTimeout, retryDelay: RETRY_MS },
+      input: { port, sessionTimeout: this.options.sessionTimeout, connectTimeout: this.connectTimeout, retryDelay: RETRY_MS },
     });
     this.session.start();
   }
@@ -288,8 +311,12 @@ export class ZooKeeperLeadership implements Leadership {
     if (this.zk && this.myNode) this.staleSessions.add(this.zk.sessionId);
     this.generation++;
     this.clock.clearTimeout(this.retryTimer);
-    this.zk?.close();
+    const zk = this.zk;
     this.zk = undefined;
+    if (zk) {
+      const closed = zk.close().finally(() => this.closing.delete(closed));
+      this.closing.add(closed);
+    }
     this.myNode = undefined;
     this.checking = false;
     this.checkAgain = false;

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { AnyActorRef, SnapshotFrom } from 'xstate';
 import { stateName } from '../../machines/state-name.ts';
 
@@ -36,12 +37,26 @@ export function stopOnSignals(stop: () => void): () => void {
   };
 }
 
-/** Whether a process exists (and is ours to signal, or at least visible). */
+/**
+ * Whether a process exists (and is ours to signal, or at least visible) and has not ended: a
+ * zombie (ended, not yet reaped by its parent, e.g. a child of a master that is paused) counts
+ * as ended, where /proc tells.
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  return !isZombie(pid);
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // `pid (comm) S …`: the state follows the last ')' (comm may itself hold parentheses).
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
   }
 }

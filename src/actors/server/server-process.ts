@@ -22,12 +22,15 @@ import type { AppHost } from '../app/host.ts';
 import { Router } from '../rpc/router.ts';
 import { systemClock, type Clock } from '../../clock.ts';
 import { connectorSettings, type ConnectorSettings } from '../../config/connector.ts';
+import { announced } from './announced.ts';
 import { openCallLayer } from './call-layer.ts';
 import { ClientServices } from './client-services.ts';
 import { ServerDirectory } from './directory.ts';
 import { reported } from '../runtime/process-guard.ts';
 import { stopOnSignals, watchState, whenDone } from '../runtime/watch.ts';
 import { instantiate, loadDefinitions, RemoteTable } from '../rpc/remotes.ts';
+import { inspectorOfProcess } from '../inspect/inspector.ts';
+import { serveInspection } from '../inspect/serve.ts';
 
 /**
  * Runs one server process: its `lifecycle` machine with real effects (NATS, remotes, heartbeats).
@@ -84,6 +87,7 @@ export class ServerProcess<App = unknown> {
       clock,
       input: { serverId: entry.id, drainTimeout: (entry.shutdownTimeout ?? config.master.stopTimeout) / 2 },
     });
+    inspectorOfProcess().register(this.actor, entry.id);
   }
 
   /** The lifecycle state as a dotted name (`running`, `stopping.hooks`, ...). */
@@ -139,6 +143,7 @@ export class ServerProcess<App = unknown> {
     // long as the master waits for this server to register.
     this.nc = await connectNats(nats, this.entry.id, { firstConnectTimeout: this.config.master.startTimeout });
     reportDropsTo(this.nc, this.host.logger);
+    serveInspection(this.nc, this.subjects, this.entry.id);
   }
 
   private async startComponents(): Promise<void> {
@@ -205,6 +210,7 @@ export class ServerProcess<App = unknown> {
       startedAt: this.startedAt,
       rss: process.memoryUsage.rss(),
       ...this.droppedSoFar(),
+      ...announced(entry),
     };
   }
 
