@@ -125,6 +125,15 @@ describe('a setting that is not supported yet, or incomplete, stops start-up wit
     assert.deepEqual(processesOf(dir), []);
   });
 
+  test("app.enable('globalChannel') with masterHA and no Redis: no embedded one, which would die with its master", async () => {
+    const dir = copyApp('globalchannel-ha');
+    beforeStart(dir, "app.enable('masterHA'); app.set('masterHAConfig', { server: '127.0.0.1:2181' }); app.enable('globalChannel');");
+    const result = await runCli(['start', '-d', dir, '-e', 'test', '--nats', nats.url]);
+    assert.equal(result.code, 1, `exit code; stdout: ${result.stdout}`);
+    assert.match(result.stderr, /globalChannel with masterHA needs a Redis that outlives a master/);
+    assert.deepEqual(processesOf(dir), []);
+  });
+
   test('a bad globalChannelConfig field is named', async () => {
     const dir = copyApp('globalchannel-bad');
     beforeStart(dir, "app.configure('test', 'worker', (app) => { app.enable('globalChannel'); app.set('globalChannelConfig', { host: '127.0.0.1', port: 'six' }); });");
