@@ -232,6 +232,33 @@ describe('globalChannelService on a real Redis', () => {
     }
   });
 
+  test('getChannel: a handle running the channel machine, open → destroyed, over Redis', async () => {
+    const chat = await service(settingsFor(redis.url), 'chat-1', { connector: ['connector-1', 'connector-2'] });
+    try {
+      const room = chat.getChannel('hall', 'connector');
+      assert.equal(chat.getChannel('hall', 'connector'), room, 'the same handle for the same name');
+      assert.equal(await room.add('alice', 'connector-1'), true);
+      assert.equal(await room.add('alice', 'connector-1'), false);
+      await room.add('bob', 'connector-2');
+      assert.deepEqual((await room.getMembers()).sort(), ['alice', 'bob']);
+      const pushed = nextPush('connector-2');
+      await nats.nc.flush();
+      assert.deepEqual(await room.pushMessage('onChat', { text: 'hi' }), { failedSids: [] });
+      assert.deepEqual((await pushed).uids, ['bob']);
+      assert.equal(await room.leave('bob', 'connector-2'), true);
+      await room.destroy();
+      assert.equal(room.destroyed, true);
+      assert.equal(room.machine.value, 'destroyed');
+      assert.deepEqual(await chat.getMembersBySid('hall', 'connector-1'), [], 'destroyed in Redis');
+      await assert.rejects(room.add('carol', 'connector-1'), /channel "hall" is destroyed: cannot add user "carol" \(frontend connector-1\)/);
+      await assert.rejects(room.pushMessage('onChat', {}), /channel "hall" is destroyed: cannot push "onChat"/);
+      assert.equal(await room.leave('alice', 'connector-1'), false);
+      assert.notEqual(chat.getChannel('hall', 'connector'), room, 'a destroyed handle is replaced');
+    } finally {
+      await chat.stop();
+    }
+  });
+
   test('bad arguments and calls on a stopped service reject, naming the operation and the channel', async () => {
     const chat = await service(settingsFor(redis.url), 'chat-1');
     await assert.rejects(chat.add('room', '', 'connector-1'), (error: unknown) => error instanceof GlobalChannelError && /^globalChannelService\.add\("room"\): uid must be a non-empty string/.test(error.message));

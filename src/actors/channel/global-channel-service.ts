@@ -9,6 +9,7 @@ import { createRedis, describeRedis, type RedisClient } from '../../transport/re
 import type { Subjects } from '../../transport/subjects.ts';
 import type { PushMessage } from '../connector/types.ts';
 import type { FrontendsOfType } from './channel.ts';
+import { GlobalChannel, type GlobalPushResult } from './global-channel.ts';
 import { GlobalChannelStore } from './global-channel-store.ts';
 
 /**
@@ -31,10 +32,7 @@ export type GlobalChannelCallback<T> = (error: Error | null, result?: T) => void
 /** `pushMessage`'s options: none yet (any key given is refused, not ignored). */
 export type GlobalPushOptions = Record<string, never>;
 
-/** What a push reached: the frontends it could not be sent to (Redis or NATS failed for them). */
-export interface GlobalPushResult {
-  failedSids: string[];
-}
+export type { GlobalPushResult } from './global-channel.ts';
 
 export class GlobalChannelError extends Error {
   override readonly name = 'GlobalChannelError';
@@ -80,6 +78,7 @@ export class GlobalChannelService {
   private readonly started: Promise<void>;
   private cleaned: Promise<void> | undefined;
   private readonly pushCache = new Map<string, CachedMembers>();
+  private readonly handles = new Map<string, GlobalChannel>();
 
   constructor(private readonly options: GlobalChannelServiceOptions) {
     const { settings, serverId, logger } = options;
@@ -220,6 +219,23 @@ export class GlobalChannelService {
   /** Removes channel `name` and all its members, on every frontend that ever held one, live or not. */
   destroyChannel(name: string, callback?: GlobalChannelCallback<void>): Promise<void> {
     return this.call('destroyChannel', name, callback, () => this.store.destroy(name));
+  }
+
+  /**
+   * A handle on channel `name` with the local `Channel`'s methods, for the frontends of
+   * `serverType` (the same handle for the same name and type until it is destroyed).
+   *
+   * @example
+   * const room = globalChannelService.getChannel('room-1', 'connector');
+   * await room.add(uid, sid);
+   * await room.pushMessage('onChat', { text });
+   */
+  getChannel(name: string, serverType: string): GlobalChannel {
+    checkChannel('getChannel', name);
+    const key = `${serverType}\u0000${name}`;
+    let handle = this.handles.get(key);
+    if (!handle || handle.destroyed) this.handles.set(key, (handle = new GlobalChannel(name, serverType, this)));
+    return handle;
   }
 
   /** @internal A user has no session left on this frontend: it leaves every global channel it joined here. */
