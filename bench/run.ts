@@ -35,6 +35,10 @@ export const benches: Record<string, Bench> = {
     description: 'chatofpomelo topology (gate, 2 connectors, 2 chat servers): requests/s, pushes/s, p50/p99/p99.9 at 200 and 1,000 clients, one push and room broadcast, vs pinus 1.7.4',
     load: () => import('./chat.ts'),
   },
+  'global-channel': {
+    description: 'global channels: add/leave ops/s vs raw auto-pipelined ioredis, and push to 10,000 members over 2 frontends (deliveries/s) vs a local channel',
+    load: () => import('./global-channel.ts'),
+  },
 };
 
 function usage(): string {

@@ -147,7 +147,7 @@ describe('a daemon log holds JSON lines only, whatever its servers die of', () =
     for (const line of fatal) assert.match(line.err?.stack ?? '', /crashRemote\.ts/, 'the stack is in the line, serialized');
     const doomedLines = lines.filter((line) => line.serverId === 'doomed-1' && line.level >= 50);
     assert.equal(doomedLines.length, 1, `logged once: ${JSON.stringify(doomedLines)}`);
-    assert.match(doomedLines[0]!.msg, /^doomed-1 did not start: globalChannel is not supported yet/);
+    assert.match(doomedLines[0]!.msg, /^doomed-1 did not start: globalChannel is enabled but no Redis is given/);
     const warning = lines.find((line) => line.warning?.name === 'ShaddockTestWarning');
     assert.equal(warning?.level, 40);
     assert.equal(warning?.warning?.code, 'SHADDOCK_TEST');

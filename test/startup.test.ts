@@ -115,13 +115,31 @@ describe('a setting that is not supported yet, or incomplete, stops start-up wit
     assert.deepEqual(processesOf(dir), []);
   });
 
-  test("app.enable('globalChannel') on a server", async () => {
+  test("app.enable('globalChannel') on a server started alone, with no Redis given", async () => {
     const dir = copyApp('globalchannel');
     beforeStart(dir, "app.configure('test', 'worker', (app) => app.enable('globalChannel'));");
     const result = await runCli(['start', '-d', dir, '-e', 'test', '--nats', nats.url, '-i', 'worker-1']);
     assert.equal(result.code, 1, `exit code; stdout: ${result.stdout}`);
-    assert.match(result.stderr, /globalChannel is not supported yet: global channels need a shared store/);
+    assert.match(result.stderr, /globalChannel is enabled but no Redis is given: set app\.set\('globalChannelConfig'/);
     assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+    assert.deepEqual(processesOf(dir), []);
+  });
+
+  test("app.enable('globalChannel') with masterHA and no Redis: no embedded one, which would die with its master", async () => {
+    const dir = copyApp('globalchannel-ha');
+    beforeStart(dir, "app.enable('masterHA'); app.set('masterHAConfig', { server: '127.0.0.1:2181' }); app.enable('globalChannel');");
+    const result = await runCli(['start', '-d', dir, '-e', 'test', '--nats', nats.url]);
+    assert.equal(result.code, 1, `exit code; stdout: ${result.stdout}`);
+    assert.match(result.stderr, /globalChannel with masterHA needs a Redis that outlives a master/);
+    assert.deepEqual(processesOf(dir), []);
+  });
+
+  test('a bad globalChannelConfig field is named', async () => {
+    const dir = copyApp('globalchannel-bad');
+    beforeStart(dir, "app.configure('test', 'worker', (app) => { app.enable('globalChannel'); app.set('globalChannelConfig', { host: '127.0.0.1', port: 'six' }); });");
+    const result = await runCli(['start', '-d', dir, '-e', 'test', '--nats', nats.url, '-i', 'worker-1']);
+    assert.equal(result.code, 1, `exit code; stdout: ${result.stdout}`);
+    assert.match(result.stderr, /globalChannelConfig.*port.*expected number/i);
     assert.deepEqual(processesOf(dir), []);
   });
 });

@@ -19,7 +19,7 @@ app.configure((app) => {
 // Clients: heartbeat every 3 s (dropped after 6 s of silence), routes compressed by the dictionary
 // (handler routes plus the push routes in config/dictionary.json). Tests use 1 s.
 app.configure('all', 'gate|connector', (app) => {
-  app.set('connectorConfig', { heartbeat: app.env === 'test' ? 1 : 3, useDict: true });
+  app.set('connectorConfig', { heartbeat: app.env === 'test' || app.env === 'global' ? 1 : 3, useDict: true });
 });
 
 // Environment `ha`: master HA. The masters elect a leader in ZooKeeper (--zk or SHADDOCK_ZK say
@@ -29,6 +29,12 @@ app.configure('ha', (app) => {
   app.enable('masterHA');
   app.set('masterHAConfig', { server: '127.0.0.1:2181', timeout: 3_000 });
 });
+
+// Environments `development` (npm start) and `global`: the rooms are global channels
+// (app/rooms.ts), their members in Redis, so a kill -9 of a chat server loses no one. No Redis is
+// configured: the master starts an embedded redis-server (or give one: --redis
+// redis://host:port, or SHADDOCK_REDIS_URL). The other environments keep local channels.
+app.configure('development|global', (app) => app.enable('globalChannel'));
 
 // Chat servers say goodbye to their rooms before they stop: that before-stop hook is registered
 // by ChatRemote's constructor (app/servers/chat/remote/chatRemote.ts), which holds the rooms.
@@ -40,7 +46,7 @@ await app.start();
 if (app.getServerType() === 'master') {
   const { startWebServer } = await import('./web-server.ts');
   try {
-    const port = Number(process.env.SHADDOCK_WEB_PORT ?? (app.env === 'test' || app.env === 'ha' ? 0 : 3001));
+    const port = Number(process.env.SHADDOCK_WEB_PORT ?? (app.env === 'test' || app.env === 'ha' || app.env === 'global' ? 0 : 3001));
     const web = await startWebServer({ port });
     app.logger.info({ url: web.url }, `chat page: ${web.url}`);
     process.once('exit', () => void web.close());

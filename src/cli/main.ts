@@ -45,6 +45,7 @@ common(program.command('start'))
   .option('-i, --id <serverId>', 'start only this server, joining the running cluster')
   .option('--zk <hosts>', "with masterHA: the ZooKeeper ensemble, host:port[,host:port…] (overrides masterHAConfig's server and SHADDOCK_ZK)")
   .option('--master <masterId>', 'with masterHA: run as this master of config/masterha.json (a standby, until elected)')
+  .option('--redis <url>', "with globalChannel: the Redis of global channels, redis://host:port[/db] (overrides globalChannelConfig and SHADDOCK_REDIS_URL)")
   // How `-D` starts the detached master: it logs to this file, and so do its servers.
   .addOption(new Option('--daemon-log <file>').hideHelp())
   .action(async (options: StartOptions & { type?: string; id?: string; daemonLog?: string }) => {
@@ -60,6 +61,7 @@ common(program.command('start'))
     process.env.SHADDOCK_ENV = options.env;
     if (options.nats) process.env.SHADDOCK_NATS_URL = options.nats;
     if (options.zk) process.env.SHADDOCK_ZK = options.zk;
+    if (options.redis) process.env.SHADDOCK_REDIS_URL = options.redis;
     if (options.master) process.env.SHADDOCK_MASTER_ID = options.master;
     if (options.id) {
       process.env.SHADDOCK_SERVER_ID = options.id;
@@ -71,6 +73,8 @@ common(program.command('start'))
       if (!process.env.SHADDOCK_NATS_URL && run && (await loadConfig({ dir, env: options.env })).master.nats === undefined) {
         process.env.SHADDOCK_NATS_URL = run.nats.join(',');
       }
+      // Likewise the master's embedded Redis of global channels, if it started one.
+      if (!process.env.SHADDOCK_REDIS_URL && run?.embeddedRedis) process.env.SHADDOCK_REDIS_URL = run.embeddedRedis;
     } else if (!options.master) {
       const run = readRunFile(dir, options.env);
       if (run && isAlive(run.masterPid)) {
@@ -168,6 +172,7 @@ interface StartOptions extends CommonOptions {
   daemon?: boolean;
   zk?: string;
   master?: string;
+  redis?: string;
 }
 
 common(program.command('masterha'))
@@ -208,6 +213,7 @@ async function startDaemon(dir: string, options: StartOptions): Promise<void> {
     logFile,
     ...(options.nats ? ['--nats', options.nats] : []),
     ...(options.zk ? ['--zk', options.zk] : []),
+    ...(options.redis ? ['--redis', options.redis] : []),
     ...(options.master ? ['--master', options.master] : []),
   ];
   // Node's warnings reach the log through the logger ('warning' events), not printed as text.

@@ -19,6 +19,8 @@ export { findMachine, machineNames, machineRegistry } from './registry.ts';
 export type { MachineEntry } from './registry.ts';
 export { zkSessionMachine } from './zk-session.ts';
 export type { ZkSessionContext, ZkSessionEvent, ZkSessionInput, ZkSessionPort } from './zk-session.ts';
+export { globalChannelConnectionMachine } from './global-channel-connection.ts';
+export type { GlobalChannelConnectionContext, GlobalChannelConnectionEvent, GlobalChannelConnectionInput, GlobalChannelConnectionPort } from './global-channel-connection.ts';
 export { channelMachine } from './channel.ts';
 export type {
   ChannelContext,

@@ -6,6 +6,7 @@ import { serverMachine } from './server.ts';
 import { sessionMachine } from './session.ts';
 import { supervisorMachine } from './supervisor.ts';
 import { zkSessionMachine } from './zk-session.ts';
+import { globalChannelConnectionMachine } from './global-channel-connection.ts';
 
 /** One machine of Shaddock, by the name `shaddock machines <name>` and the docs use. */
 export interface MachineEntry {
@@ -32,6 +33,7 @@ export const machineRegistry: readonly MachineEntry[] = [
   entry(sessionMachine, 'one client connection on a frontend: handshake, working, closing, closed'),
   entry(channelMachine, 'one channel, local or global: open to joins, leaves and pushes, then destroyed'),
   entry(zkSessionMachine, "a master HA master's ZooKeeper session: connecting, connected, suspended while cut off, expired, closed"),
+  entry(globalChannelConnectionMachine, "a server's link to the Redis of global channels: connecting, ready, reconnecting while Redis is away, stopped or failed"),
 ];
 
 /** The names of every machine, in registry order. */

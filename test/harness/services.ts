@@ -255,6 +255,8 @@ interface Prepared {
 interface ServiceSpec {
   name: string;
   binary: string;
+  /** This port and no other (a restart on the same port); a free one when undefined. */
+  port?: number;
   timeoutMs: number;
   url(port: number): string;
   prepare(port: number): Promise<Prepared>;
@@ -268,11 +270,11 @@ async function startService(spec: ServiceSpec): Promise<RunningService> {
   installSafetyNet();
   const failures: string[] = [];
   for (let attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
-    const port = await freePort();
+    const port = spec.port ?? (await freePort());
     try {
       return await launchOnce(spec, port);
     } catch (err) {
-      if (err instanceof PortInUseError) {
+      if (err instanceof PortInUseError && spec.port === undefined) {
         failures.push(err.message);
         continue;
       }
@@ -501,20 +503,84 @@ export async function startNats(options: NatsOptions = {}): Promise<RunningServi
   };
 }
 
-/** `redis-server --port PORT --bind 127.0.0.1 --save '' --appendonly no`; ready when PING answers +PONG. */
-export async function startRedis(options: StartOptions = {}): Promise<RunningService> {
+export interface RedisOptions extends StartOptions {
+  /** Listen on this port (to restart a Redis where its clients expect it); a free one by default. */
+  port?: number;
+  /**
+   * Keep an append-only file in this directory (`--appendonly yes --dir DIR`), so that a Redis
+   * restarted on it keeps its data. The caller owns the directory.
+   */
+  aofDir?: string;
+  /** More redis-server arguments (e.g. `['--replicaof', '127.0.0.1', '6400']`). */
+  args?: readonly string[];
+}
+
+/**
+ * `redis-server --port PORT --bind 127.0.0.1 --save '' --appendonly no` (or `--appendonly yes
+ * --dir DIR` with `aofDir`); ready when PING answers +PONG.
+ */
+export async function startRedis(options: RedisOptions = {}): Promise<RunningService> {
   const binary = requireExecutable('redis', 'redis-server', 'SHADDOCK_REDIS_SERVER', 'redis-server');
+  const persistence = options.aofDir !== undefined ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', options.aofDir] : ['--appendonly', 'no'];
+  const { aofDir } = options;
   return startService({
     name: 'redis',
+    binary,
+    ...(options.port !== undefined ? { port: options.port } : {}),
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    url: (port) => `redis://${HOST}:${port}`,
+    probe: async (port) => (await redisPing(port)) === '+PONG',
+    async prepare(port) {
+      // Without an AOF dir, a dir of its own all the same (removed on stop): a replica's full sync
+      // writes dump.rdb there, and a dump.rdb in a shared cwd would be loaded by the next Redis.
+      const tempDir = aofDir === undefined ? await mkdtemp(path.join(os.tmpdir(), 'shaddock-redis-')) : undefined;
+      return {
+        args: ['--port', String(port), '--bind', HOST, '--save', '', ...persistence, ...(tempDir !== undefined ? ['--dir', tempDir] : []), ...(options.args ?? [])],
+        tempDir,
+      };
+    },
+  });
+}
+
+export interface SentinelOptions extends StartOptions {
+  /** The master group's name (default `mymaster`). */
+  name?: string;
+  /** ms of silence before the sentinel calls the master down (default 1000). */
+  downAfterMs?: number;
+}
+
+/**
+ * One Redis Sentinel (`redis-server sentinel.conf --sentinel`) watching the master on
+ * 127.0.0.1:`masterPort` with quorum 1, so that it alone fails over to a replica. Its config file
+ * (which a sentinel rewrites) lives in a temp dir removed on stop; ready when PING answers.
+ */
+export async function startRedisSentinel(masterPort: number, options: SentinelOptions = {}): Promise<RunningService> {
+  const binary = requireExecutable('redis', 'redis-server', 'SHADDOCK_REDIS_SERVER', 'redis-server');
+  const name = options.name ?? 'mymaster';
+  return startService({
+    name: 'redis-sentinel',
     binary,
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     url: (port) => `redis://${HOST}:${port}`,
     probe: async (port) => (await redisPing(port)) === '+PONG',
     async prepare(port) {
-      return {
-        args: ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no'],
-        tempDir: undefined,
-      };
+      const tempDir = await mkdtemp(path.join(os.tmpdir(), 'shaddock-sentinel-'));
+      const file = path.join(tempDir, 'sentinel.conf');
+      const downAfter = options.downAfterMs ?? 1_000;
+      await writeFile(
+        file,
+        [
+          `port ${port}`,
+          `bind ${HOST}`,
+          `dir ${tempDir}`,
+          `sentinel monitor ${name} ${HOST} ${masterPort} 1`,
+          `sentinel down-after-milliseconds ${name} ${downAfter}`,
+          `sentinel failover-timeout ${name} ${Math.max(3 * downAfter, 3_000)}`,
+          `sentinel parallel-syncs ${name} 1`,
+          '',
+        ].join('\n'),
+      );
+      return { args: [file, '--sentinel'], tempDir };
     },
   });
 }

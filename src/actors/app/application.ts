@@ -5,6 +5,7 @@ import { UnknownRemoteError } from '../../errors.ts';
 import { createLogger, type Logger } from '../../logger.ts';
 import type { BeforeStopHook, RemoteDefinition, RouteFunction, RpcClient, ServerInfo } from '../../types.ts';
 import type { ChannelService } from '../channel/channel.ts';
+import type { GlobalChannelService } from '../channel/global-channel-service.ts';
 import type { ConnectorConfig } from '../connector/connector.ts';
 import type { BackendSessionService, SessionService } from '../connector/session.ts';
 import { createRpcProxy, type Invoke } from '../rpc/proxy.ts';
@@ -88,6 +89,7 @@ export class Application {
       connectorConfig: () => (this.settings.get('connectorConfig') as ConnectorConfig | undefined) ?? {},
       masterHAConfig: () => this.settings.get('masterHAConfig'),
       metricsRegistry: options.metrics,
+      globalChannelConfig: () => this.settings.get('globalChannelConfig'),
       attach: (runtime) => {
         this.runtime = runtime;
       },
@@ -123,6 +125,8 @@ export class Application {
   get(key: 'sessionService'): SessionService | undefined;
   /** Sessions on other frontends, from a backend (Pomelo's `backendSessionService`). */
   get(key: 'backendSessionService'): BackendSessionService;
+  /** Channels in Redis, shared by every server (with `app.enable('globalChannel')`). */
+  get(key: 'globalChannelService'): GlobalChannelService | undefined;
   get<T = unknown>(key: string): T | undefined;
   get(key: string): unknown {
     return this.services.has(key as keyof ProvidedServices) ? this.services.get(key) : this.settings.get(key);

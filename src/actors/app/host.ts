@@ -4,6 +4,7 @@ import type { Logger } from '../../logger.ts';
 import type { Subjects } from '../../transport/subjects.ts';
 import type { BeforeStopHook, RemoteDefinition, RouteFunction } from '../../types.ts';
 import type { ChannelService } from '../channel/channel.ts';
+import type { GlobalChannelService } from '../channel/global-channel-service.ts';
 import type { ConnectorConfig } from '../connector/connector.ts';
 import type { BackendSessionService, SessionService } from '../connector/session.ts';
 import type { Router } from '../rpc/router.ts';
@@ -26,6 +27,8 @@ export interface ProvidedServices {
   channelService: ChannelService;
   sessionService: SessionService;
   backendSessionService: BackendSessionService;
+  /** With `app.enable('globalChannel')`: channels in Redis. */
+  globalChannelService: GlobalChannelService;
 }
 
 /**
@@ -54,6 +57,8 @@ export interface AppHost<App = unknown> {
   masterHAConfig(): unknown;
   /** The Prometheus registry the app gave (`createApp({ metrics })`); without one the process makes its own. */
   readonly metricsRegistry: Registry | undefined;
+  /** Global channels' Redis settings (`app.set('globalChannelConfig', ...)`), unchecked. */
+  globalChannelConfig(): unknown;
   /** The process's NATS side is up (or, with `undefined`, going down). */
   attach(runtime: AppRuntime | undefined): void;
   /** Makes a service available to `app.get(name)`. */

@@ -38,6 +38,8 @@ export interface ConnectorOptions {
   logger: Logger;
   /** Client silence and session timeouts run on it (default: Node's clocks and the process's shared timer wheel). */
   clock?: Clock;
+  /** A user's last session here closed (global channels: it leaves them); stop waits for it. */
+  userGone?: (uid: string) => Promise<unknown>;
 }
 
 export class Connector implements SessionOwner, ConnectionOwner {
@@ -218,11 +220,15 @@ export class Connector implements SessionOwner, ConnectionOwner {
     const uid = connection.session.uid;
     if (uid !== undefined) this.byUid.delete(uid, connection);
     this.options.logger.debug({ session: connection.session.id, uid, reason }, 'session closed');
-    const pending = connection.session.emitClosed(reason);
-    if (pending) {
-      this.closing.add(pending);
-      void pending.finally(() => this.closing.delete(pending));
-    }
+    this.track(connection.session.emitClosed(reason));
+    if (uid !== undefined && this.options.userGone && this.byUid.get(uid).length === 0) this.track(this.options.userGone(uid));
+  }
+
+  /** Keeps `pending` until it settles, so that `close()` waits for it. */
+  private track(pending: Promise<unknown> | undefined): void {
+    if (!pending) return;
+    this.closing.add(pending);
+    void pending.finally(() => this.closing.delete(pending));
   }
 
   /** @internal ConnectionOwner: checks a handshake and tells the session machine the outcome. */

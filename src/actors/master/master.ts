@@ -34,6 +34,7 @@ import { systemClock, type Clock } from '../../clock.ts';
 import { reported } from '../runtime/process-guard.ts';
 import { stopOnSignals, watchState, whenDone } from '../runtime/watch.ts';
 import { HangupRelay } from './hangup-relay.ts';
+import { MasterGlobalChannels } from './master-global-channels.ts';
 import { inspectorOfProcess } from '../inspect/inspector.ts';
 import { serveInspection } from '../inspect/serve.ts';
 import { removeRunFile, writeRunFile } from './run-file.ts';
@@ -66,6 +67,8 @@ export async function runMaster<App>(host: AppHost<App>, config: ClusterConfig, 
 export class Master<App = unknown> {
   private nc: NatsConnection | undefined;
   private embedded: EmbeddedNats | undefined;
+  /** With `app.enable('globalChannel')`: its Redis (maybe embedded) and the cleanup of dead frontends. */
+  private globalChannels: MasterGlobalChannels | undefined;
   private nats: NatsSettings | undefined;
   private directory: ServerDirectory | undefined;
   private admin: AdminServer | undefined;
@@ -216,6 +219,7 @@ export class Master<App = unknown> {
     }
     const nc = (this.nc = await connectNats(this.nats, master.id));
     void this.metrics.followReconnects(nc);
+    this.globalChannels = await MasterGlobalChannels.open(this.host, this.config);
     this.controlKey = await this.leadership.controlKey(newControlKey);
     this.adminToken = master.adminToken ?? createHash('sha256').update(`shaddock admin token|${this.controlKey}`).digest('hex').slice(0, 32);
     reportDropsTo(nc, this.host.logger);
@@ -244,6 +248,7 @@ export class Master<App = unknown> {
     });
     this.directory.on('down', (info, why) => {
       if (why === 'stopped') this.heard.set(info.id, { pid: info.pid, stopped: true });
+      if (info.frontend && this.actor.getSnapshot().matches('leading')) this.globalChannels?.frontendGone(info.id, () => this.directory?.get(info.id) !== undefined);
     });
     this.directory.start();
     probe.start();
@@ -318,6 +323,7 @@ export class Master<App = unknown> {
       cluster: master.cluster,
       startedAt: this.startedAt,
       ...(this.embedded ? { embeddedNatsPid: this.embedded.pid } : {}),
+      ...(this.globalChannels?.embedded ? { embeddedRedis: this.globalChannels.embedded.url, embeddedRedisPid: this.globalChannels.embedded.pid } : {}),
       ...(this.webConsole.url ? { console: this.webConsole.url } : {}),
     });
   }
@@ -546,6 +552,7 @@ export class Master<App = unknown> {
         // Each step runs even if one before it failed (NATS may be gone already).
         if (this.nc && !this.nc.isClosed()) await this.nc.drain().catch((error: unknown) => this.host.logger.warn({ err: error }, 'closing NATS failed'));
         this.calls?.stop();
+        await this.globalChannels?.stop();
         await this.embedded?.stop();
       } finally {
         removeRunFile(this.config.dir, this.config.env, process.pid);

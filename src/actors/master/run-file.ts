@@ -19,6 +19,10 @@ export interface RunFile {
   startedAt: number;
   /** pid of the embedded nats-server, when the master started one. */
   embeddedNatsPid?: number;
+  /** URL of the embedded redis-server of global channels, when the master started one. */
+  embeddedRedis?: string;
+  /** pid of that redis-server. */
+  embeddedRedisPid?: number;
   /** The web console's address (`http://127.0.0.1:3005/`), once the leader serves it. */
   console?: string;
 }

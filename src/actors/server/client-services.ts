@@ -11,6 +11,7 @@ import { systemClock, type Clock } from '../../clock.ts';
 import { connectorSettings, type ConnectorSettings } from '../../config/connector.ts';
 import type { AppHost, AppRuntime } from '../app/host.ts';
 import { ChannelService } from '../channel/channel.ts';
+import type { GlobalChannelService } from '../channel/global-channel-service.ts';
 import type { Connector, ParsedRoute, PushMessage } from '../connector/connector.ts';
 import { instantiate, loadDefinitions, RemoteTable } from '../rpc/remotes.ts';
 import type { ServerObservability } from './observability.ts';
@@ -50,6 +51,8 @@ export class ClientServices<App = unknown> {
     private readonly connectorSettings?: ConnectorSettings,
     /** Measures and traces the handlers' calls, counts pushes and connections. */
     private readonly observability?: ServerObservability,
+    /** With `app.enable('globalChannel')`: a user whose last session closes leaves its global channels. */
+    private readonly globalChannels?: GlobalChannelService,
   ) {
     const { nc, subjects, directory, rpc } = runtime;
     this.nc = nc;
@@ -109,6 +112,7 @@ export class ClientServices<App = unknown> {
       route: (route, msg, session) => this.route(route, msg, session),
       logger: host.logger,
       clock: this.clock,
+      ...(this.globalChannels ? { userGone: (uid: string) => this.globalChannels!.userGone(uid) } : {}),
     });
     this.connector = connector;
     this.observability?.metrics.countConnections(() => connector.size);

@@ -15,7 +15,9 @@ import { RpcServer } from '../../transport/rpc.ts';
 import { subjects as buildSubjects } from '../../transport/subjects.ts';
 import type { ClusterEvent, ServerInfo, SysCommand, SysReply } from '../../transport/wire.ts';
 import type { BeforeStopHook } from '../../types.ts';
-import { unsupportedFeature } from '../app/features.ts';
+import type { GlobalChannelSettings } from '../../config/global-channel.ts';
+import type { GlobalChannelService } from '../channel/global-channel-service.ts';
+import { globalChannelsOf, openGlobalChannels } from '../channel/open-global-channels.ts';
 import type { AppHost } from '../app/host.ts';
 import { Router } from '../rpc/router.ts';
 import { systemClock, type Clock } from '../../clock.ts';
@@ -50,6 +52,8 @@ export class ServerProcess<App = unknown> {
   private clients: ClientServices<App> | undefined;
   private observability: ServerObservability | undefined;
   private connectorSettings: ConnectorSettings | undefined;
+  private globalChannelSettings: GlobalChannelSettings | undefined;
+  private globalChannels: GlobalChannelService | undefined;
   private readonly control: ControlVerifier;
   private startAllRan = false;
   private subscriptions: Subscription[] = [];
@@ -94,9 +98,8 @@ export class ServerProcess<App = unknown> {
   }
 
   start(): Promise<void> {
-    const unsupported = unsupportedFeature(this.host, 'globalChannel');
-    if (unsupported) return Promise.reject(unsupported);
     try {
+      this.globalChannelSettings = globalChannelsOf(this.host, this.config);
       // A frontend's client settings are checked before anything starts: a bad one names its field.
       if (this.entry.frontend) {
         this.connectorSettings = connectorSettings(this.host.connectorConfig() as Record<string, unknown>, { env: this.config.env, serverId: this.entry.id });
@@ -159,8 +162,9 @@ export class ServerProcess<App = unknown> {
     const place = { entry: this.entry, prefix: master.prefix, cluster: master.cluster, base: this.host.base, startedAt: this.startedAt };
     const observability = new ServerObservability(nc, this.subjects, place, this.host.metricsRegistry);
     this.observability = observability;
-    // Before any remote or handler is made: their constructors may ask for the channel service.
-    this.clients = new ClientServices(this.host, this.entry, runtime, master.rpcTimeout, this.clock, this.connectorSettings, observability);
+    // Before any remote or handler is made: their constructors may ask for the channel services.
+    if (this.globalChannelSettings) this.globalChannels = await openGlobalChannels(this.host, this.globalChannelSettings, this.entry, runtime, master.startTimeout);
+    this.clients = new ClientServices(this.host, this.entry, runtime, master.rpcTimeout, this.clock, this.connectorSettings, observability, this.globalChannels);
 
     const definitions = new Map(await loadDefinitions(this.host.base, this.entry.serverType, 'remote'));
     for (const [name, definition] of this.host.remotesOf(this.entry.serverType)) definitions.set(name, definition);
@@ -263,6 +267,7 @@ export class ServerProcess<App = unknown> {
   private async stopComponents(): Promise<void> {
     // Clients first, while NATS is up: their sessions' `closed` listeners may call other servers.
     await this.clients?.stop();
+    await this.globalChannels?.stop();
     if (this.heartbeat !== undefined) this.clock.clearInterval(this.heartbeat);
     this.directory?.stop();
     this.observability?.stop();

@@ -1,4 +1,5 @@
 import type { Application, Session } from 'shaddock';
+import { roomsOf, type Rooms } from '../../../rooms.ts';
 
 export interface ChatMessage {
   rid?: string;
@@ -11,22 +12,23 @@ export interface ChatMessage {
 
 /** chatofpomelo's chat handler: a message to the whole room or to one user in it. */
 export default class ChatHandler {
-  constructor(private readonly app: Application) {}
+  private readonly rooms: Rooms;
+
+  constructor(private readonly app: Application) {
+    this.rooms = roomsOf(app);
+  }
 
   async send(msg: ChatMessage, session: Session): Promise<{ code: 200 } | { code: 500; error: string }> {
     const rid = session.get<string>('rid') ?? msg.rid;
-    const channel = rid === undefined ? undefined : this.app.get('channelService').getChannel(rid);
-    if (!channel || !session.uid || !channel.getMember(session.uid)) return { code: 500, error: 'enter a room first' };
+    if (rid === undefined || !session.uid || !(await this.rooms.has(rid, session.uid))) return { code: 500, error: 'enter a room first' };
     // The sender is who the session says, whatever `from` claims.
     const push = { msg: msg.content, from: session.uid.split('*')[0]!, target: msg.target };
     if (msg.target === '*') {
-      await channel.pushMessage('onChat', push);
+      await this.rooms.push(rid, 'onChat', push);
       return { code: 200 };
     }
-    const target = channel.getMember(`${msg.target}*${rid}`);
-    if (!target) return { code: 500, error: `${msg.target} is not in this room` };
     // Only the target hears it (as in chatofpomelo); the sender's page shows its own line.
-    await this.app.get('channelService').pushMessageByUids('onChat', push, [target]);
+    if (!(await this.rooms.pushTo(rid, `${msg.target}*${rid}`, 'onChat', push))) return { code: 500, error: `${msg.target} is not in this room` };
     return { code: 200 };
   }
 }
