@@ -11,3 +11,5 @@ elif ! command -v nats-server >/dev/null 2>&1; then
   echo "setup: nats-server is missing and this user cannot install it; see scripts/install-services.sh" >&2
 fi
 { [ -d node_modules/xstate ] && [ -x node_modules/.bin/depcruise ]; } || npm ci --no-audit --no-fund
+# The CLI runs the compiled package (dist/); build it when it is missing or older than a source.
+{ [ -f dist/cli/main.js ] && [ -z "$(find src -newer dist/cli/main.js -print -quit)" ]; } || npm run --silent build

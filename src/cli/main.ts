@@ -75,7 +75,12 @@ common(program.command('start'))
         throw new CliError(`a master is already running for ${dir} [${options.env}] (pid ${run.masterPid}); stop it first`);
       }
     }
-    await import(pathToFileURL(entryOf(dir)).href);
+    const entry = entryOf(dir);
+    // The compiled CLI has no TypeScript loader: an app in TypeScript gets tsx here (and its
+    // servers at spawn); an app in JavaScript runs on plain node. From the sources, bin/shaddock.js
+    // has registered tsx already.
+    if (/\.(ts|mts|cts)$/.test(entry) && import.meta.url.endsWith('.js')) (await import('tsx/esm/api')).register();
+    await import(pathToFileURL(entry).href);
   });
 
 common(program.command('list'))
