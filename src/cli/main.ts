@@ -15,6 +15,7 @@ import { subjects } from '../transport/subjects.ts';
 import { CliError, resolveTarget, type Target, type TargetOptions } from './target.ts';
 import { formatList } from './table.ts';
 import { addMachinesCommand } from './machines.ts';
+import { addInitCommand } from './init.ts';
 
 interface CommonOptions {
   dir: string;
@@ -132,6 +133,7 @@ common(program.command('add'))
   });
 
 addMachinesCommand(program);
+addInitCommand(program);
 
 program.addOption(new Option('--verbose', 'print stack traces').hideHelp());
 

@@ -75,7 +75,9 @@ export const natsSchema = z.preprocess(
         reconnectTimeWait: milliseconds().optional(),
         maxReconnectAttempts: z
           .int(maxReconnectError)
-          .refine((n) => n === -1 || n > 0, maxReconnectError)
+          .superRefine((n, ctx) => {
+            if (n !== -1 && n <= 0) ctx.addIssue({ code: 'custom', message: `${maxReconnectError.error}, got ${n}` });
+          })
           .optional(),
       },
       expected('a NATS URL or an object { servers, token?, user?, pass?, nkeyFile?, credsFile?, tls?, name?, pingInterval?, maxPingOut?, reconnectTimeWait?, maxReconnectAttempts? }'),
