@@ -84,7 +84,8 @@ describe('shaddock init', () => {
     symlinkSync(repoRoot, join(project, 'node_modules/shaddock'));
     symlinkSync(join(repoRoot, 'node_modules/tsx'), join(project, 'node_modules/tsx'));
     symlinkSync(join(repoRoot, 'node_modules/@types/node'), join(project, 'node_modules/@types/node'));
-    const env = { ...process.env, NODE_OPTIONS: '' };
+    // Nothing of this test runner's: no loader options, and not its child-process protocol (NODE_TEST_CONTEXT).
+    const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== 'NODE_TEST_CONTEXT' && key !== 'NODE_OPTIONS'));
 
     // The package's types are its dist/*.d.ts (no condition set here, as in a user's project).
     await run(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', project], { cwd: project, env });
