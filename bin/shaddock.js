@@ -32,7 +32,10 @@ if (useCompiled) {
   // Children (the servers, whatever the app's language) get the loader and the condition from
   // NODE_OPTIONS; this process from a resolve hook.
   const loader = JSON.stringify(import.meta.resolve('tsx'));
-  process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --conditions=shaddock-source --import=${loader}`.trim();
+  const sourceOptions = `--conditions=shaddock-source --import=${loader}`;
+  const inherited = process.env.NODE_OPTIONS ?? '';
+  // A daemonised master runs this file again: add the options once.
+  if (!inherited.includes(sourceOptions)) process.env.NODE_OPTIONS = `${inherited} ${sourceOptions}`.trim();
   const hook = `export async function resolve(specifier, context, next) {
     return next(specifier, { ...context, conditions: [...new Set([...context.conditions, 'shaddock-source'])] });
   }`;
