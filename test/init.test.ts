@@ -1,19 +1,27 @@
-// The installable package (issue #14): what `npm pack` ships, and `shaddock init` end to end. A
-// project made by `init` in an empty folder, with Shaddock linked in as npm links a `file:`
-// dependency (nothing comes from the network), type-checks against the package's .d.ts, passes
-// its own `npm test`, starts on the embedded defaults, answers its handler through the client
-// SDK, and stops.
+// The installable package (issue #14): what `npm pack` ships, and `shaddock init` end to end. The
+// tarball is unpacked into an empty folder's node_modules (its dependencies linked from this
+// checkout: nothing comes from the network); its CLI inits a project, which type-checks against
+// the package's .d.ts, passes its own tests, starts on the embedded defaults with the installed
+// CLI, answers its handler through the client SDK, is listed, and stops.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { createClient, type UntypedRoutes } from '../src/client/node.ts';
 import type { ServerRow } from '../src/transport/wire.ts';
-import { isAlive, repoRoot, runCli, waitForExit } from './harness/index.ts';
+import { isAlive, repoRoot, runCli, waitForExit, type CliResult } from './harness/index.ts';
 
 const run = promisify(execFile);
+
+/** Runs a `shaddock` CLI (`bin/shaddock.js` at `cli`) with the environment of the test plus `env`. */
+function cliAt(cli: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return run(process.execPath, [cli, ...args], { env: { ...process.env, SHADDOCK_LOG_LEVEL: 'warn', ...env }, timeout: 60_000 }).then(
+    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+    (e: { code?: number; stdout: string; stderr: string }) => ({ code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout, stderr: e.stderr }),
+  );
+}
 const work = join(repoRoot, 'test/.tmp', `init-${process.pid}`);
 const project = join(work, 'My Game');
 
@@ -68,7 +76,17 @@ describe('shaddock init', () => {
   });
 
   test('a new project: it type-checks, its tests pass, it starts, its handler answers a client, it stops', async () => {
-    const made = await runCli(['init', project]);
+    // The package as npm would install it: the tarball `npm pack` makes, unpacked into
+    // node_modules/shaddock (no src/ there, so the compiled code runs), its dependencies linked
+    // from this checkout's node_modules (npm would download them).
+    const { stdout: packed } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: repoRoot });
+    const tarball = join(work, (JSON.parse(packed) as { filename: string }[])[0]!.filename);
+    const installed = join(work, 'installed/node_modules/shaddock');
+    mkdirSync(installed, { recursive: true });
+    await run('tar', ['xzf', tarball, '-C', installed, '--strip-components=1']);
+    assert.ok(!existsSync(join(installed, 'src')), 'no sources in the package');
+    const cli = join(installed, 'bin/shaddock.js');
+    const made = await cliAt(cli, ['init', project]);
     assert.equal(made.code, 0, made.stderr);
     for (const file of ['app.ts', 'config/master.json', 'config/servers.json', 'app/servers/game/handler/gameHandler.ts', 'app/servers/game/remote/gameRemote.ts', '.gitignore', 'package.json']) {
       assert.ok(existsSync(join(project, file)), `${file} was written`);
@@ -81,7 +99,13 @@ describe('shaddock init', () => {
 
     // What `npm install` would leave: the package (a file: dependency is a link) and the tools its scripts use.
     mkdirSync(join(project, 'node_modules/@types'), { recursive: true });
-    symlinkSync(repoRoot, join(project, 'node_modules/shaddock'));
+    renameSync(installed, join(project, 'node_modules/shaddock'));
+    const own = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    for (const dependency of Object.keys(own.dependencies).filter((name) => name !== 'tsx')) {
+      mkdirSync(dirname(join(project, 'node_modules', dependency)), { recursive: true });
+      symlinkSync(join(repoRoot, 'node_modules', dependency), join(project, 'node_modules', dependency));
+    }
+    const projectCli = join(project, 'node_modules/shaddock/bin/shaddock.js');
     symlinkSync(join(repoRoot, 'node_modules/tsx'), join(project, 'node_modules/tsx'));
     symlinkSync(join(repoRoot, 'node_modules/@types/node'), join(project, 'node_modules/@types/node'));
     // Nothing of this test runner's: no loader options, and not its child-process protocol (NODE_TEST_CONTEXT).
@@ -95,9 +119,9 @@ describe('shaddock init', () => {
     // Any free port for the connector, so the test runs next to anything else.
     const servers = join(project, 'config/servers.json');
     writeFileSync(servers, readFileSync(servers, 'utf8').replace('"clientPort": 3010', '"clientPort": 0'));
-    const started = await runCli(['start', '-D', '-d', project], { env: { SHADDOCK_LOG_LEVEL: 'warn' } });
+    const started = await cliAt(projectCli, ['start', '-D', '-d', project]);
     assert.equal(started.code, 0, `${started.stdout}${started.stderr}`);
-    const listed = await runCli(['list', '--json', '-d', project]);
+    const listed = await cliAt(projectCli, ['list', '--json', '-d', project]);
     assert.equal(listed.code, 0, listed.stderr);
     const rows = JSON.parse(listed.stdout) as ServerRow[];
     masterPid = rows.find((row) => row.serverType === 'master')?.pid ?? undefined;
@@ -114,7 +138,7 @@ describe('shaddock init', () => {
       await client.disconnect();
     }
 
-    const stopped = await runCli(['stop', '-d', project]);
+    const stopped = await cliAt(projectCli, ['stop', '-d', project]);
     assert.equal(stopped.code, 0, stopped.stderr);
     assert.match(stopped.stdout, /stopped: .*and the master/);
     for (const row of rows) if (row.pid) await waitForExit(row.pid);

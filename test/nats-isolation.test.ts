@@ -88,6 +88,27 @@ describe("the app's own NatsConnection (createApp({ nats: nc }))", () => {
     }
   });
 
+  test('createApp({ nats: settings }): checked at start (a bad field is named), then used instead of the embedded broker', async () => {
+    const bad = appWith(work, 'options-bad', { cluster: 'optsbad' });
+    const refused = await runCli(['start', '-d', bad, '-e', 'test'], { env: { EMBED_NATS_OPTIONS: JSON.stringify({ servers: nats.url, tsl: true }) } });
+    assert.equal(refused.code, 1);
+    assert.match(`${refused.stdout}${refused.stderr}`, /createApp\(\{ nats \}\) \[test\]: field "nats\.tsl": unknown field "tsl"/);
+
+    const dir = appWith(work, 'options', { cluster: 'opts' });
+    const withOptions = await startCluster(dir, 'test', undefined, { env: { EMBED_NATS_OPTIONS: JSON.stringify({ servers: nats.url, name: 'opts', pingInterval: 1000 }) } });
+    try {
+      assert.deepEqual(ids(await withOptions.list()), upAndRunning);
+      assert.equal(readRunFile(dir, 'test')?.embeddedNatsPid, undefined, 'no embedded broker');
+      const connz = (await (await fetch(`http://127.0.0.1:${monitorPort}/connz`)).json()) as { connections: { name?: string }[] };
+      const names = connz.connections.map((c) => c.name ?? '');
+      assert.ok(names.includes('opts:master-1') && names.includes('opts:echo-1'), `named from the options: ${names.join(', ')}`);
+      const stopped = await runCli(['stop', ...withOptions.args]);
+      assert.equal(stopped.code, 0, stopped.stderr);
+    } finally {
+      await withOptions.destroy();
+    }
+  });
+
   test('the master and its servers run on the connections the app opened (no embedded broker, none of their own); remotes answer', async () => {
     // No nats in master.json and no --nats: without the app's connection the master would embed a broker.
     const dir = appWith(work, 'own-connection', { cluster: 'own' });
