@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs before `npm start` and `npm test`: makes a fresh machine ready. Installs the Debian
-# packages of the services (when missing and we may) and the npm dependencies (when missing).
+# packages of the services (when missing and we may), the npm dependencies (when missing), and
+# compiles dist/ (when missing or older than a source).
 # Quick and silent when everything is already there.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
