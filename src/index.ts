@@ -9,6 +9,7 @@ export type { CallOptions } from './actors/rpc/proxy.ts';
 export { defaultRoute, stableHash, routeKey } from './actors/rpc/route.ts';
 export type { ServerRow } from './transport/wire.ts';
 export { Channel, ChannelService, type Receiver } from './actors/channel/channel.ts';
+export { ChannelDestroyedError } from './actors/channel/errors.ts';
 export type { ConnectorConfig, HandshakeRequest } from './actors/connector/connector.ts';
 export {
   BackendSession,

@@ -2,14 +2,12 @@
 // the same room through the gate and a connector of the example cluster, one sends, the other
 // sees it. Nothing is downloaded: without /usr/bin/chromium the test fails and says what to run.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startWebServer, type WebServer } from '../examples/chat/web-server.ts';
-import { repoRoot, runCli, startCluster, startNats, type RunningService, type TestCluster } from './harness/index.ts';
+import { launchChromium, repoRoot, runCli, startCluster, startNats, type RunningService, type TestCluster } from './harness/index.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const chatDir = join(repoRoot, 'examples/chat');
 
 describe('the chat page in chromium', () => {
@@ -21,9 +19,6 @@ describe('the chat page in chromium', () => {
   const pageErrors: string[] = [];
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: install it with \`bash scripts/install-services.sh\` (Debian's chromium package; no browser is downloaded)`);
-    }
     // The master serves the page too; here it must not take (or fail on) the default port.
     process.env.SHADDOCK_WEB_PORT = '0';
     nats = await startNats();
@@ -32,10 +27,7 @@ describe('the chat page in chromium', () => {
     assert.ok(gate?.clientPort, 'the gate announces its client port');
     web = await startWebServer({ port: 0 });
     pageUrl = `${web.url}?gate=127.0.0.1:${gate.clientPort}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

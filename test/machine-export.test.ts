@@ -278,10 +278,10 @@ describe('machine registry', () => {
       assert.equal(entry.name, (machine as AnyStateMachine).id);
     }
     assert.equal(machineRegistry.length, exported.length, 'the registry holds only machines src/machines exports');
-    for (const name of ['master', 'server', 'supervisor', 'lifecycle', 'session']) assert.equal(findMachine(name)?.name, name);
+    for (const name of ['master', 'server', 'supervisor', 'lifecycle', 'session', 'channel']) assert.equal(findMachine(name)?.name, name);
     assert.equal(new Set(machineRegistry.map((entry) => entry.name)).size, machineRegistry.length, 'names are unique');
     for (const entry of machineRegistry) assert.ok(entry.description.length > 10, `${entry.name} has a description`);
-    assert.equal(findMachine('channel'), undefined);
+    assert.equal(findMachine('no-such-machine'), undefined);
   });
 });
 
@@ -448,10 +448,10 @@ describe('docs/architecture.md', () => {
 
 describe('shaddock machines', () => {
   test('an unknown machine: exit 1, naming every machine', async () => {
-    const result = await runCli(['machines', 'channel']);
+    const result = await runCli(['machines', 'no-such-machine']);
     assert.equal(result.code, 1);
     assert.equal(result.stdout, '');
-    assert.match(result.stderr, /^shaddock: unknown machine "channel"; the machines are:/);
+    assert.match(result.stderr, /^shaddock: unknown machine "no-such-machine"; the machines are:/);
     for (const entry of machineRegistry) assert.ok(result.stderr.includes(`  ${entry.name}: ${entry.description}`), entry.name);
   });
 

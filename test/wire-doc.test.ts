@@ -209,7 +209,7 @@ describe('docs/protocol.md against src/transport/wire.ts', () => {
   test('subjects.ts builds the subjects this test knows how to read', () => {
     assert.deepEqual(
       kinds.map((k) => k.kind).sort(),
-      ['admin', 'discover', 'events', 'handled', 'handler', 'hb', 'masters', 'push', 'rpc', 'session', 'sys'],
+      ['admin', 'discover', 'events', 'handled', 'handler', 'hb', 'inspect', 'masters', 'push', 'rpc', 'session', 'sys', 'watch'],
     );
   });
 
@@ -241,9 +241,9 @@ describe('docs/protocol.md against src/transport/wire.ts', () => {
   test('a subject without a section is found, and so is a subject wire.ts does not type', () => {
     const withoutSection = protocolDoc.replace(/^### `<base>\.events`$/m, '### Events');
     assert.ok(problems(withoutSection, wireSource, kinds).includes('protocol.md: no section headed `<base>.events`'));
-    const newKind = [...kinds, { kind: 'inspect', id: true }];
+    const newKind = [...kinds, { kind: 'metrics', id: true }];
     const found = problems(protocolDoc, wireSource, newKind);
-    assert.ok(found.includes('wire.ts: WireMessages has no entry for subject kind "inspect"'), found.join('\n'));
-    assert.ok(found.includes('protocol.md: no section headed `<base>.inspect.<id>`'), found.join('\n'));
+    assert.ok(found.includes('wire.ts: WireMessages has no entry for subject kind "metrics"'), found.join('\n'));
+    assert.ok(found.includes('protocol.md: no section headed `<base>.metrics.<id>`'), found.join('\n'));
   });
 });

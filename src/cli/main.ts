@@ -15,6 +15,8 @@ import { subjects } from '../transport/subjects.ts';
 import { CliError, resolveTarget, type Target, type TargetOptions } from './target.ts';
 import { formatList } from './table.ts';
 import { addMachinesCommand } from './machines.ts';
+import { addInspectCommand } from './inspect.ts';
+import { consoleSignIn } from './console.ts';
 import { addInitCommand } from './init.ts';
 
 interface CommonOptions {
@@ -133,6 +135,12 @@ common(program.command('add'))
   });
 
 addMachinesCommand(program);
+addInspectCommand(program, common);
+
+common(program.command('console'))
+  .description("print the web console's address with the admin token: opening it signs the browser in")
+  .action(async (options: CommonOptions) => console.log(await consoleSignIn(options)));
+
 addInitCommand(program);
 
 program.addOption(new Option('--verbose', 'print stack traces').hideHelp());

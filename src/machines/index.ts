@@ -19,3 +19,14 @@ export { findMachine, machineNames, machineRegistry } from './registry.ts';
 export type { MachineEntry } from './registry.ts';
 export { zkSessionMachine } from './zk-session.ts';
 export type { ZkSessionContext, ZkSessionEvent, ZkSessionInput, ZkSessionPort } from './zk-session.ts';
+export { channelMachine } from './channel.ts';
+export type {
+  ChannelContext,
+  ChannelDestroyEvent,
+  ChannelEvent,
+  ChannelInput,
+  ChannelJoinEvent,
+  ChannelLeaveEvent,
+  ChannelPort,
+  ChannelPushEvent,
+} from './channel.ts';

@@ -1,4 +1,5 @@
 import type { AnyStateMachine } from 'xstate';
+import { channelMachine } from './channel.ts';
 import { lifecycleMachine } from './lifecycle.ts';
 import { masterMachine } from './master.ts';
 import { serverMachine } from './server.ts';
@@ -29,6 +30,7 @@ export const machineRegistry: readonly MachineEntry[] = [
   entry(supervisorMachine, "one server's restart policy: watching it, backing off, restarting, leaving it down or giving up"),
   entry(lifecycleMachine, "a server process's view of itself, from booting to stopped: draining, stop hooks, components"),
   entry(sessionMachine, 'one client connection on a frontend: handshake, working, closing, closed'),
+  entry(channelMachine, 'one channel, local or global: open to joins, leaves and pushes, then destroyed'),
   entry(zkSessionMachine, "a master HA master's ZooKeeper session: connecting, connected, suspended while cut off, expired, closed"),
 ];
 

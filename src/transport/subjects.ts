@@ -16,6 +16,10 @@ export interface Subjects {
   session(frontendId: string): string;
   /** `<base>.push.<frontendId>`: messages for clients of that frontend (one per push, any number of users). */
   push(frontendId: string): string;
+  /** `<base>.watch.<serverId>`: a watcher takes or renews its inspection lease on that process and gets its snapshot. */
+  watch(serverId: string): string;
+  /** `<base>.inspect.<serverId>`: batches of that process's machine transitions, published while a lease is alive. */
+  inspect(serverId: string): string;
   /** `<base>.hb`: every server announces itself here each heartbeat interval. */
   readonly heartbeat: string;
   /** `<base>.discover`: a newcomer asks everyone to announce themselves now. */
@@ -49,6 +53,8 @@ export function subjects(prefix: string, cluster: string): Subjects {
     handled: (frontendId) => `${base}.handled.${frontendId}`,
     session: (frontendId) => `${base}.session.${frontendId}`,
     push: (frontendId) => `${base}.push.${frontendId}`,
+    watch: (serverId) => `${base}.watch.${serverId}`,
+    inspect: (serverId) => `${base}.inspect.${serverId}`,
     heartbeat: `${base}.hb`,
     discover: `${base}.discover`,
     admin: `${base}.admin`,

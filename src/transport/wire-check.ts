@@ -18,6 +18,10 @@ import type {
   SysCommand,
   MasterInfo,
   MastersRequest,
+  InspectBatch,
+  InspectSnapshot,
+  WatchRefusal,
+  WatchRequest,
 } from './wire.ts';
 
 /** A payload that decoded but is not the shape its subject carries. */
@@ -165,4 +169,58 @@ export const checkHandledBatch: Check<HandledBatch> = (value) => {
     }
   });
   return map as unknown as HandledBatch;
+};
+
+export const checkWatchRequest: Check<WatchRequest> = (value) => {
+  const map = record(value, 'a watch request');
+  field(map, 'watcher', (v) => isString(v) && (v as string).length > 0, 'a non-empty string');
+  field(map, 'ttlMs', (v) => isNumber(v) && (v as number) > 0, 'a positive number of ms');
+  field(map, 'detail', isString, 'an actor id (a string)', true);
+  return map as unknown as WatchRequest;
+};
+
+/** Machine → state → count, as snapshots and batches carry them. */
+function checkCounts(value: unknown, where: string): void {
+  for (const [machine, states] of Object.entries(record(value, where))) {
+    for (const [state, count] of Object.entries(record(states, `${where}.${machine}`))) {
+      if (!isNumber(count)) fail(`${where}.${machine}.${state}: expected a number, got ${describe(count)}`);
+    }
+  }
+}
+
+/** Each item of the list in field `name` is a map with these string fields (and a number `at`, with `at`). */
+function checkItems(map: Record<string, unknown>, name: string, strings: readonly string[], at: boolean): void {
+  const items = field<unknown[]>(map, name, isArray, 'an array');
+  items.forEach((item, i) => {
+    const entry = record(item, `field "${name}[${i}]"`);
+    for (const key of strings) if (!isString(entry[key])) fail(`field "${name}[${i}].${key}": expected a string, got ${describe(entry[key])}`);
+    if (at && !isNumber(entry.at)) fail(`field "${name}[${i}].at": expected a number, got ${describe(entry.at)}`);
+  });
+}
+
+/** A `watch` reply: a snapshot or a refusal (the watcher turns a refusal into an error). */
+export const checkWatchReply: Check<InspectSnapshot | WatchRefusal> = (value) => {
+  const map = record(value, 'a watch reply');
+  if (map.error !== undefined) {
+    field(map, 'error', isString, 'a string');
+    return map as unknown as WatchRefusal;
+  }
+  field(map, 'server', isString, 'a string');
+  for (const name of ['at', 'dropped']) field(map, name, isNumber, 'a number');
+  checkItems(map, 'actors', ['actor', 'machine', 'state'], false);
+  checkCounts(map.counts, 'field "counts"');
+  if (map.detail !== undefined) {
+    const detail = record(map.detail, 'field "detail"');
+    for (const name of ['actor', 'machine', 'state']) field(detail, name, isString, 'a string');
+  }
+  return map as unknown as InspectSnapshot;
+};
+
+export const checkInspectBatch: Check<InspectBatch> = (value) => {
+  const map = record(value, 'an inspect batch');
+  field(map, 'server', isString, 'a string');
+  field(map, 'dropped', isNumber, 'a number');
+  checkItems(map, 'events', ['actor', 'machine', 'state', 'event'], true);
+  if (map.counts !== undefined) checkCounts(map.counts, 'field "counts"');
+  return map as unknown as InspectBatch;
 };

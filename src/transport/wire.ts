@@ -291,6 +291,90 @@ export interface MasterInfo {
   startedAt: number;
 }
 
+// ---- watch.<serverId> and inspect.<serverId> ---------------------------------------------------
+
+/**
+ * `watch.<serverId>` request: a watcher (`shaddock inspect`, the web console) takes or renews its
+ * lease on one process's inspection events (the master answers on its own id, like a server).
+ * Sent with a NATS request every `ttlMs / 3` by the watcher (watcher.ts), answered by that
+ * process's inspector (src/actors/inspect), which publishes on `inspect.<serverId>` while at least
+ * one lease is alive. The lease ends `ttlMs` after the last request (clamped to 1 000–60 000 ms).
+ */
+export interface WatchRequest {
+  /** The watcher's own id, unique per watcher: a renewal replaces its lease, it does not add one. */
+  watcher: string;
+  /** How long the lease lasts after this request, in ms. */
+  ttlMs: number;
+  /** An actor to show in full in the reply (a session, say), and whose transitions the batches then carry. */
+  detail?: string;
+}
+
+/** One actor and the state it is in, in an {@link InspectSnapshot}. */
+export interface ActorState {
+  /** Unique in its process: `master-server-1`, `chat-server-1` (its server or supervisor machine), a session's id. */
+  actor: string;
+  /** Its machine's name, as src/machines/registry.ts and `shaddock machines` have it. */
+  machine: string;
+  /** Its dotted state (`live.connected`, `watching.up`). */
+  state: string;
+}
+
+/** The actor a {@link WatchRequest} asked for, in full: its state and context (plain data: no functions, no live objects). */
+export interface ActorDetail {
+  actor: string;
+  machine: string;
+  state: string;
+  context: unknown;
+}
+
+/**
+ * `watch.<serverId>` reply: the process as it is when the request came. Every single-instance
+ * actor (the master, supervisors and server machines in the master; the lifecycle in a server)
+ * is in `actors`; many-instance machines (sessions, channels) only in `counts`.
+ */
+export interface InspectSnapshot {
+  server: string;
+  /** Epoch ms of the snapshot. */
+  at: number;
+  actors: ActorState[];
+  /** Machine → state → how many of its actors are in it, for many-instance machines (sessions). */
+  counts: Record<string, Record<string, number>>;
+  /** Events this process could not publish (its buffer was full) since it started. */
+  dropped: number;
+  /** The actor the request named, when it exists. */
+  detail?: ActorDetail;
+}
+
+/** `watch.<serverId>` reply to a request that is not a {@link WatchRequest}: what was wrong. */
+export interface WatchRefusal {
+  error: string;
+}
+
+/** One transition: an actor entered `state` on `event` (a transition that keeps the state, such as a heartbeat in `connected`, is not one). */
+export interface InspectEvent {
+  actor: string;
+  machine: string;
+  state: string;
+  /** The event's type: `HEARTBEAT`, `EXITED`, `xstate.after.backoff.supervisor.backingOff`, `xstate.done.actor.connect`... */
+  event: string;
+  /** Epoch ms. */
+  at: number;
+}
+
+/**
+ * `inspect.<serverId>` message: that process's transitions since the last batch, published at most
+ * every 50 ms, and only while a lease is alive. Its buffer holds 1 000 events; one more is dropped
+ * and counted in `dropped`.
+ */
+export interface InspectBatch {
+  server: string;
+  events: InspectEvent[];
+  /** Many-instance machines' counts per state, as in {@link InspectSnapshot}, when any of them changed since the last batch. */
+  counts?: Record<string, Record<string, number>>;
+  /** Events dropped since the process started (a watcher sees a gap when it grows). */
+  dropped: number;
+}
+
 // ---- every subject ----------------------------------------------------------------------------
 
 /**
@@ -310,4 +394,6 @@ export interface WireMessages {
   session: { request: SessionRequest; reply: RpcReply; results: SessionResults };
   push: { message: PushMessage };
   masters: { request: MastersRequest; reply: MasterInfo };
+  watch: { request: WatchRequest; reply: InspectSnapshot | WatchRefusal };
+  inspect: { message: InspectBatch };
 }

@@ -110,7 +110,8 @@ export async function startCluster(dir: string, env: string, natsUrl: string | u
       for (const pid of pids) await waitForExit(pid);
     },
   };
-  const started = await runCli(['start', '-D', ...args], options.env ? { env: options.env } : {});
+  // The web console on any free port (master.json's 3005 is for people; tests run side by side).
+  const started = await runCli(['start', '-D', ...args], { env: { SHADDOCK_CONSOLE_PORT: '0', ...options.env } });
   if (started.code !== 0) {
     await cluster.destroy();
     throw new Error(`shaddock start -D failed (${started.code}): ${started.stdout}${started.stderr}`);

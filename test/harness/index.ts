@@ -14,3 +14,4 @@ export {
   type ZookeeperMember,
 } from './services.ts';
 export * from './cluster.ts';
+export { CHROMIUM, launchChromium } from './browser.ts';

@@ -48,7 +48,7 @@ export class Connection implements SessionPort, LinkHandler {
   }
 
   start(): void {
-    this.machine = new MachineRunner(sessionMachine, { port: this, ...this.connector.timing }, this.connector.wheel);
+    this.machine = new MachineRunner(sessionMachine, { port: this, ...this.connector.timing }, this.connector.wheel, this.session.id);
   }
 
   get working(): boolean {

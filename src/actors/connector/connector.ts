@@ -11,6 +11,8 @@ import { Requests } from './requests.ts';
 import { FrontendSession, type SessionOwner, type SessionSnapshot } from './session.ts';
 import type { ConnectorConfig, PushMessage, RouteRequest } from './types.ts';
 import { UidIndex } from './uid-index.ts';
+import { sessionMachine } from '../../machines/session.ts';
+import { inspectorOfProcess } from '../inspect/inspector.ts';
 
 export type { ConnectorConfig, HandshakeRequest, ParsedRoute, PushMessage, RouteRequest } from './types.ts';
 
@@ -46,6 +48,8 @@ export class Connector implements SessionOwner, ConnectionOwner {
   private nextId = 1;
   private emptied: (() => void) | undefined;
   private boundPort: number | undefined;
+  /** Takes the sessions out of the process's inspector. */
+  private unwatched: (() => void) | undefined;
   private readonly handshake: Handshake;
   private readonly requests: Requests;
   /** Machine input shared by every session (one object, not one per connection). */
@@ -82,6 +86,15 @@ export class Connector implements SessionOwner, ConnectionOwner {
   /** Starts listening; resolves with the port bound (the configured one, or a free one for 0). */
   async listen(): Promise<number> {
     this.boundPort = await this.server.listen();
+    // Sessions are counted per state by the process's inspector, one shown in full on demand.
+    this.unwatched = inspectorOfProcess().addSource({
+      machine: sessionMachine.id,
+      states: () => mapIterable(this.connections.values(), (connection) => connection.machine.value),
+      find: (actor) => {
+        const machine = this.connections.get(Number(actor))?.machine;
+        return machine && { value: machine.value, context: machine.snapshot.context };
+      },
+    });
     return this.boundPort;
   }
 
@@ -102,6 +115,7 @@ export class Connector implements SessionOwner, ConnectionOwner {
 
   /** Closes every session (their `closed` listeners run), then whatever sockets are left. */
   async close(): Promise<void> {
+    this.unwatched?.();
     await this.server.stopAccepting();
     if (this.connections.size > 0) {
       // Each session closes politely and is destroyed after closeTimeout if its peer lingers.
@@ -220,4 +234,8 @@ export class Connector implements SessionOwner, ConnectionOwner {
   dispatch(connection: Connection, body: Uint8Array): void {
     this.requests.dispatch(connection, body);
   }
+}
+
+function* mapIterable<T, U>(items: Iterable<T>, map: (item: T) => U): Iterable<U> {
+  for (const item of items) yield map(item);
 }

@@ -35,7 +35,12 @@ import { systemClock, type Clock } from '../../clock.ts';
 import { reported } from '../runtime/process-guard.ts';
 import { stopOnSignals, watchState, whenDone } from '../runtime/watch.ts';
 import { HangupRelay } from './hangup-relay.ts';
+import { inspectorOfProcess } from '../inspect/inspector.ts';
+import { serveInspection } from '../inspect/serve.ts';
 import { removeRunFile, writeRunFile } from './run-file.ts';
+import { consoleAddress } from '../../config/console.ts';
+import { MasterConsole } from './console/master-console.ts';
+import { natsInspection } from './console/inspect-source.ts';
 import { spawnServer } from './spawn.ts';
 
 export interface MasterOptions {
@@ -90,6 +95,8 @@ export class Master<App = unknown> {
   private connecting: Promise<void> | undefined;
   private readonly clock: Clock;
   private readonly startedAt: number;
+  /** The web console, served while this master leads; mount more routes on `webConsole.routes`. */
+  readonly webConsole: MasterConsole;
 
   constructor(
     private readonly host: AppHost<App>,
@@ -100,6 +107,7 @@ export class Master<App = unknown> {
     this.startedAt = this.clock.wall();
     this.subjects = buildSubjects(config.master.prefix, config.master.cluster);
     this.leadership = options.leadership ?? new LeadImmediately();
+    this.webConsole = new MasterConsole(consoleAddress(config.master), { logger: host.logger, clock: this.clock, rows: () => this.rows(), masterId: config.master.id });
     const machine = masterMachine.provide({
       actors: {
         connect: fromPromise<void, MasterContext>(() => (this.connecting = this.connect())),
@@ -114,6 +122,7 @@ export class Master<App = unknown> {
       },
     });
     this.actor = createActor(machine, { input: { masterId: config.master.id } });
+    inspectorOfProcess().register(this.actor, config.master.id);
   }
 
   get state(): string {
@@ -195,6 +204,8 @@ export class Master<App = unknown> {
     this.controlKey = await this.leadership.controlKey(newControlKey);
     this.adminToken = master.adminToken ?? createHash('sha256').update(`shaddock admin token|${this.controlKey}`).digest('hex').slice(0, 32);
     reportDropsTo(nc, this.host.logger);
+    this.webConsole.useInspection(natsInspection(nc, this.subjects, this.clock));
+    serveInspection(nc, this.subjects, master.id);
     this.directory = new ServerDirectory(nc, this.subjects, master.heartbeatTimeout, undefined, this.clock);
     const probe = (this.probe = new LivenessProbe(
       nc,
@@ -292,6 +303,7 @@ export class Master<App = unknown> {
       cluster: master.cluster,
       startedAt: this.startedAt,
       ...(this.embedded ? { embeddedNatsPid: this.embedded.pid } : {}),
+      ...(this.webConsole.url ? { console: this.webConsole.url } : {}),
     });
   }
 
@@ -303,6 +315,8 @@ export class Master<App = unknown> {
   private async adoptServers(): Promise<void> {
     this.writeRunFile();
     this.admin?.start();
+    // The run file names the console once it listens (its port may be any free one).
+    void this.webConsole.lead(this.adminToken).then((url) => url && this.actor.getSnapshot().matches('leading') && this.writeRunFile());
     await this.discoverRunning();
     for (const entry of this.config.servers) {
       if (this.servers.has(entry.id)) continue;
@@ -352,6 +366,7 @@ export class Master<App = unknown> {
       this.clock,
     );
     this.servers.set(entry.id, server);
+    this.webConsole.track(server);
     if (stopped) server.startStopped();
     else server.start(running, gone);
   }
@@ -363,6 +378,7 @@ export class Master<App = unknown> {
    */
   private release(): void {
     this.admin?.stop();
+    void this.webConsole.release();
     for (const server of this.servers.values()) server.release();
     const released = [...this.servers.keys()];
     this.servers.clear();
@@ -505,6 +521,7 @@ export class Master<App = unknown> {
         // Only once its servers are down, so that no new leader starts them while this one stops them.
         await this.leadership.resign().catch((error: unknown) => this.host.logger.warn({ err: error }, 'resigning leadership failed'));
         this.admin?.stop();
+        await this.webConsole.release();
         this.masters?.stop();
         this.probe?.stop();
         this.directory?.stop();

@@ -19,6 +19,8 @@ export interface RunFile {
   startedAt: number;
   /** pid of the embedded nats-server, when the master started one. */
   embeddedNatsPid?: number;
+  /** The web console's address (`http://127.0.0.1:3005/`), once the leader serves it. */
+  console?: string;
 }
 
 export function runFilePath(dir: string, env: string): string {

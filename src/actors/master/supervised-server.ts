@@ -12,6 +12,7 @@ import type { ServerRow } from '../../transport/wire.ts';
 import { formatCpuList } from './spawn.ts';
 import { systemClock, type Clock } from '../../clock.ts';
 import { isAlive, watchState } from '../runtime/watch.ts';
+import { inspectorOfProcess } from '../inspect/inspector.ts';
 
 /** What a supervised server needs from the master: its effects on the outside world. */
 export interface ServerEffects {
@@ -87,6 +88,8 @@ export class SupervisedServer {
       }),
       { clock, input: { serverId: entry.id, policy: spec.policy } },
     );
+    inspectorOfProcess().register(this.server, entry.id);
+    inspectorOfProcess().register(this.supervisor, entry.id);
     watchState(this.server, (state, snapshot) => {
       const { pid, lastExit } = snapshot.context;
       if (pid !== undefined && this.child?.pid !== pid) this.watchAdopted(pid);

@@ -9,6 +9,7 @@ import {
   type SnapshotFrom,
   type StateValueFrom,
 } from 'xstate';
+import { runnerInspection } from './inspection.ts';
 import { TimerWheel, type WheelEntry } from './timer-wheel.ts';
 
 type Parts<M extends AnyStateMachine> = Pick<MachineSnapshot<ContextFrom<M>, EventFromLogic<M>, never, StateValueFrom<M>, string, unknown, never, never>, 'value' | 'context' | 'status'>;
@@ -54,6 +55,64 @@ function step<M extends AnyStateMachine>(machine: M, snapshot: SnapshotFrom<M> |
   return [next as Parts<M>, actions];
 }
 
+/** An action's implementation as `setup({ actions })` holds it, and the params it is given. */
+type ActionImplementation = (args: { context: unknown; event: unknown; self: unknown; system: unknown }, params: unknown) => void;
+type DirectActions = readonly (readonly [ActionImplementation, unknown])[];
+
+/** Per machine: state value → event type → the actions of a transition that only runs actions, or null. */
+type DirectTable = Map<string, Map<string, DirectActions | null>>;
+const directTables = new WeakMap<AnyStateMachine, DirectTable>();
+
+function directTableOf(machine: AnyStateMachine): DirectTable {
+  let table = directTables.get(machine);
+  if (!table) directTables.set(machine, (table = new Map()));
+  return table;
+}
+
+/**
+ * The actions to run for `type` in top-level atomic state `value` if that transition can skip
+ * xstate's step: exactly one transition for the event in the state itself, with no target, no
+ * guard, and only actions that are plain functions (no assign, raise or other built-in) with
+ * fixed params, in a state without eventless transitions. Such a transition leaves value and
+ * context as they are, so running its actions is all a step would do (a step costs a snapshot,
+ * tens of µs). Anything else, or any doubt, is null: the runner steps. The actions are given
+ * the context and the event only (`self` and `system` are undefined): what plain actions use.
+ */
+function directActions(machine: AnyStateMachine, table: DirectTable, value: unknown, type: string): DirectActions | null {
+  if (typeof value !== 'string') return null;
+  let byEvent = table.get(value);
+  if (!byEvent) table.set(value, (byEvent = new Map()));
+  let found = byEvent.get(type);
+  if (found === undefined) byEvent.set(type, (found = resolveDirect(machine, value, type)));
+  return found;
+}
+
+interface TransitionShape {
+  target: unknown;
+  guard: unknown;
+  reenter: boolean;
+  actions: readonly unknown[];
+}
+
+function resolveDirect(machine: AnyStateMachine, value: string, type: string): DirectActions | null {
+  const node = (machine.root.states as Record<string, { type: string; always?: unknown; transitions: Map<string, TransitionShape[]> } | undefined>)[value];
+  if (!node || node.type !== 'atomic' || (node.always !== undefined && (node.always as unknown[]).length > 0)) return null;
+  const candidates = node.transitions.get(type);
+  if (!candidates || candidates.length !== 1) return null;
+  const [transition] = candidates as [TransitionShape];
+  if (transition.target !== undefined || transition.guard !== undefined || transition.reenter) return null;
+  const implementations = machine.implementations.actions as Record<string, unknown>;
+  const actions: [ActionImplementation, unknown][] = [];
+  for (const action of transition.actions) {
+    const { type: name, params } = typeof action === 'string' ? { type: action, params: undefined } : (action as { type?: unknown; params?: unknown });
+    const implementation = typeof name === 'string' ? implementations[name] : undefined;
+    // Built-in actions (assign, raise, sendTo...) carry a `resolve`; they need a real step.
+    if (typeof implementation !== 'function' || 'resolve' in implementation || typeof params === 'function') return null;
+    actions.push([implementation as ActionImplementation, params]);
+  }
+  return actions;
+}
+
 interface Executable {
   type: string;
   info: unknown;
@@ -70,8 +129,14 @@ interface Executable {
  * methods, is rebuilt when the next event comes), so an idle connection's machine costs a few
  * hundred bytes. Its delays are the wheel's: rounded up to its resolution (100 ms by default).
  *
- * What it supports is what the session machine uses: actions with effects, `assign`, `after`
- * (delayed raise and cancel) and raise. Machines that invoke or spawn actors need a real actor.
+ * What it supports is what the session and channel machines use: actions with effects, `assign`,
+ * `after` (delayed raise and cancel) and raise. Machines that invoke or spawn actors need a real
+ * actor. An event whose transition only runs plain actions (a channel's join or push while it is
+ * open) skips the step altogether: its actions are called with the context and the event, and
+ * nothing else changes.
+ *
+ * While a watcher holds an inspection lease ({@link runnerInspection}), each step is reported to
+ * the process's inspector under `actor` (a session's id); with none, the report is one boolean test.
  */
 export class MachineRunner<M extends AnyStateMachine> implements WheelEntry {
   /** The current state value: cheap to read on every package. */
@@ -84,6 +149,8 @@ export class MachineRunner<M extends AnyStateMachine> implements WheelEntry {
   /** @internal */
   wheelTick: number | undefined;
   private others: Map<string, Delayed<M>> | undefined;
+  /** The machine's table of transitions that skip the step (shared by all its runners). */
+  private readonly directs: DirectTable;
   private queue: EventFromLogic<M>[] | undefined;
   private busy = false;
   /**
@@ -97,9 +164,13 @@ export class MachineRunner<M extends AnyStateMachine> implements WheelEntry {
     private readonly machine: M,
     input: InputFrom<M>,
     private readonly wheel: TimerWheel = (sharedWheel ??= new TimerWheel()),
+    /** The runner's id for the inspector, unique among its machine's runners in the process. */
+    private readonly actor?: string | number,
   ) {
+    this.directs = directTableOf(machine);
     const [snapshot, actions] = step(machine, undefined, undefined, input);
     this.value = snapshot.value;
+    if (runnerInspection.watching) runnerInspection.probe?.stepped(machine.id, actor, undefined, snapshot.value, 'xstate.init');
     this.context = snapshot.context;
     this.status = snapshot.status;
     this.latest = snapshot as SnapshotFrom<M>;
@@ -161,8 +232,15 @@ export class MachineRunner<M extends AnyStateMachine> implements WheelEntry {
 
   private step(event: EventFromLogic<M>): void {
     if (this.status !== 'active') return;
+    const direct = directActions(this.machine, this.directs, this.value, event.type);
+    if (direct) {
+      const args = { context: this.context, event, self: undefined, system: undefined };
+      for (const [run, params] of direct) run(args, params);
+      return;
+    }
     const [next, actions] = step(this.machine, this.latest ?? this.snapshot, event);
     this.latest = next as SnapshotFrom<M>;
+    if (runnerInspection.watching) runnerInspection.probe?.stepped(this.machine.id, this.actor, this.value, next.value, event.type);
     this.value = next.value;
     this.context = next.context;
     this.status = next.status;
@@ -174,8 +252,8 @@ export class MachineRunner<M extends AnyStateMachine> implements WheelEntry {
     for (const action of actions) {
       if (action.type === 'xstate.raise') {
         const { event, id, delay } = action.params as { event: EventFromLogic<M>; id: string | undefined; delay: number | undefined };
-        if (delay === undefined) (this.queue ??= []).push(event);
-        else this.schedule(id ?? event.type, delay, event);
+        // An immediate raise was already taken within the transition (xstate's internal queue); only delayed ones are ours.
+        if (delay !== undefined) this.schedule(id ?? event.type, delay, event);
       } else if (action.type === 'xstate.cancel') {
         this.cancel((action.params as { sendId: string }).sendId);
       } else {

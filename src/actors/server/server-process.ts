@@ -27,6 +27,8 @@ import { ServerDirectory } from './directory.ts';
 import { reported } from '../runtime/process-guard.ts';
 import { stopOnSignals, watchState, whenDone } from '../runtime/watch.ts';
 import { instantiate, loadDefinitions, RemoteTable } from '../rpc/remotes.ts';
+import { inspectorOfProcess } from '../inspect/inspector.ts';
+import { serveInspection } from '../inspect/serve.ts';
 
 /**
  * Runs one server process: its `lifecycle` machine with real effects (NATS, remotes, heartbeats).
@@ -81,6 +83,7 @@ export class ServerProcess<App = unknown> {
       clock,
       input: { serverId: entry.id, drainTimeout: (entry.shutdownTimeout ?? config.master.stopTimeout) / 2 },
     });
+    inspectorOfProcess().register(this.actor, entry.id);
   }
 
   /** The lifecycle state as a dotted name (`running`, `stopping.hooks`, ...). */
@@ -143,6 +146,7 @@ export class ServerProcess<App = unknown> {
     // long as the master waits for this server to register.
     this.nc = await connectNats(nats, this.entry.id, { firstConnectTimeout: this.config.master.startTimeout });
     reportDropsTo(this.nc, this.host.logger);
+    serveInspection(this.nc, this.subjects, this.entry.id);
   }
 
   private async startComponents(): Promise<void> {
