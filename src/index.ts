@@ -26,4 +26,5 @@ export type * from './types.ts';
 export { ConfigError } from './config/errors.ts';
 export { loadConfig } from './config/lazy.ts';
 export type { LoadConfigOptions } from './config/load.ts';
-export type { ClusterConfig, MasterConfig, NatsSettings, ServerEntry } from './config/types.ts';
+export type { ClusterConfig, MasterConfig, NatsOptions, NatsSettings, NatsTls, ServerEntry } from './config/types.ts';
+export type { NatsConnection } from './transport/nats.ts';

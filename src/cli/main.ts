@@ -17,6 +17,7 @@ import { formatList } from './table.ts';
 import { addMachinesCommand } from './machines.ts';
 import { addInspectCommand } from './inspect.ts';
 import { consoleSignIn } from './console.ts';
+import { addInitCommand } from './init.ts';
 
 interface CommonOptions {
   dir: string;
@@ -81,7 +82,12 @@ common(program.command('start'))
         throw new CliError(`a master is already running for ${dir} [${options.env}] (pid ${run.masterPid}); stop it first`);
       }
     }
-    await import(pathToFileURL(entryOf(dir)).href);
+    const entry = entryOf(dir);
+    // The compiled CLI has no TypeScript loader: an app in TypeScript gets tsx here (and its
+    // servers at spawn); an app in JavaScript runs on plain node. From the sources, bin/shaddock.js
+    // has registered tsx already.
+    if (/\.(ts|mts|cts)$/.test(entry) && import.meta.url.endsWith('.js')) (await import('tsx/esm/api')).register();
+    await import(pathToFileURL(entry).href);
   });
 
 common(program.command('list'))
@@ -138,6 +144,8 @@ addInspectCommand(program, common);
 common(program.command('console'))
   .description("print the web console's address with the admin token: opening it signs the browser in")
   .action(async (options: CommonOptions) => console.log(await consoleSignIn(options)));
+
+addInitCommand(program);
 
 program.addOption(new Option('--verbose', 'print stack traces').hideHelp());
 

@@ -17,6 +17,19 @@ export const DEFAULT_PREFIX = 'shaddock';
 /** Second token of every NATS subject. */
 export const DEFAULT_CLUSTER = 'default';
 
+/**
+ * ms between a NATS connection's pings (nats.js's own default is 2 minutes): with
+ * {@link DEFAULT_NATS_MAX_PING_OUT}, a NATS node that dies without closing the socket is left for
+ * another within about 10 s.
+ */
+export const DEFAULT_NATS_PING_INTERVAL = 5000;
+
+/** Unanswered pings after which a NATS connection counts as lost and reconnects. */
+export const DEFAULT_NATS_MAX_PING_OUT = 2;
+
+/** ms between reconnect attempts to one NATS server (attempts go on forever by default). */
+export const DEFAULT_NATS_RECONNECT_TIME_WAIT = 250;
+
 /** How often a server announces itself, in ms. */
 export const DEFAULT_HEARTBEAT_INTERVAL = 1000;
 

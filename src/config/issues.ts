@@ -4,8 +4,14 @@ import { describe } from './describe.ts';
 
 export function problemOf(issue: z.core.$ZodIssue, root: unknown): string {
   if (issue.code === 'custom') return issue.message;
+  if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   const value = valueAt(root, issue.path);
   return value === undefined ? 'required' : `${issue.message}, got ${describe(value)}`;
+}
+
+/** Where an issue is: its path, and for an unknown field that field. */
+export function issuePath(issue: z.core.$ZodIssue): PropertyKey[] {
+  return issue.code === 'unrecognized_keys' && issue.keys[0] !== undefined ? [...issue.path, issue.keys[0]] : [...issue.path];
 }
 
 /** `["nats", "servers", 0]` → `nats.servers[0]`. */

@@ -2,7 +2,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_ENV } from './defaults.ts';
-import { parseMaster, urlList } from './master-json.ts';
+import { parseMaster } from './master-json.ts';
+import { resolveNatsFiles, urlList } from './nats.ts';
 import { MASTER_FILE, readEnvironment, SERVERS_FILE } from './read.ts';
 import { parseServers } from './servers-json.ts';
 import type { ClusterConfig } from './types.ts';
@@ -27,6 +28,8 @@ export interface LoadConfigOptions {
  * NATS comes from, in order: `options.natsUrl`, `SHADDOCK_NATS_URL`, master.json `nats`. An
  * override replaces master.json's `nats` entirely (credentials included), since it usually
  * points at a different broker; put credentials in the URL (`nats://user:pass@host`) if needed.
+ * Files that master.json's `nats` names (nkey seed, creds, TLS) are relative to the app
+ * directory; they come back absolute, and must exist.
  * No NATS anywhere leaves `master.nats` undefined: the runtime then starts an embedded broker.
  *
  * @throws {ConfigError} naming the file, environment, server and field of the first problem.
@@ -44,6 +47,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<ClusterCon
 
   const natsOverride = urlList(options.natsUrl) ?? urlList(environment['SHADDOCK_NATS_URL']);
   if (natsOverride !== undefined) master.nats = { servers: natsOverride };
+  else if (master.nats !== undefined) master.nats = resolveNatsFiles(master.nats, dir, { file: MASTER_FILE, env, serverId: master.id });
   const adminToken = environment['SHADDOCK_ADMIN_TOKEN'];
   if (adminToken !== undefined && adminToken !== '') master.adminToken = adminToken;
 

@@ -12,48 +12,14 @@ import {
   DEFAULT_STOP_TIMEOUT,
   defaultHeartbeatTimeout,
 } from './defaults.ts';
-import { describe, isRecord } from './describe.ts';
+import { isRecord } from './describe.ts';
 import { ConfigError, type ConfigErrorLocation } from './errors.ts';
 import { expected, milliseconds, nonEmptyString, port, positiveInt, subjectToken } from './fields.ts';
-import { fieldName, problemOf } from './issues.ts';
+import { fieldName, issuePath, problemOf } from './issues.ts';
+import { natsSchema } from './nats.ts';
 import { MASTER_FILE } from './read.ts';
 import type { MasterConfig, RestartPolicy } from './types.ts';
 import { definedOnly, delayProblem, restartFields } from './restart.ts';
-
-/** Splits comma-separated URLs, dropping blanks; `undefined` when none are left. */
-export function urlList(value: string | readonly string[] | undefined): string[] | undefined {
-  if (value === undefined) return undefined;
-  const list = (typeof value === 'string' ? [value] : value)
-    .flatMap((s) => s.split(','))
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-  return list.length > 0 ? list : undefined;
-}
-
-const natsError = expected('a NATS URL, a comma-separated list of them, or an array of them');
-const natsSchema = z.preprocess(
-  // A bare string is shorthand for `{ servers: "..." }`.
-  (v) => (typeof v === 'string' ? { servers: v } : v),
-  z.object(
-    {
-      servers: z
-        .union([z.string(natsError), z.array(z.string(natsError), natsError)], natsError)
-        .transform((v, ctx) => {
-          const list = urlList(v);
-          if (list === undefined) {
-            ctx.addIssue({ code: 'custom', message: `expected at least one NATS URL, got ${describe(v)}` });
-            return z.NEVER;
-          }
-          return list;
-        }),
-      token: nonEmptyString().optional(),
-      user: nonEmptyString().optional(),
-      pass: nonEmptyString().optional(),
-      name: nonEmptyString().optional(),
-    },
-    expected('a NATS URL or an object { servers, token?, user?, pass?, name? }'),
-  ),
-);
 
 /**
  * master.json `restart`: any subset of the policy, the rest from the defaults. Unlike master.json
@@ -127,6 +93,6 @@ export function parseMaster(raw: unknown, env: string): MasterConfig {
   const id = isRecord(raw) && typeof raw['id'] === 'string' && raw['id'] !== '' ? raw['id'] : undefined;
   const where: ConfigErrorLocation = { file: MASTER_FILE, env };
   if (id !== undefined) where.serverId = id;
-  if (issue.path.length > 0) where.field = fieldName(issue.path);
+  if (issue.path.length > 0 || issue.code === 'unrecognized_keys') where.field = fieldName(issuePath(issue));
   throw new ConfigError(problemOf(issue, raw), where);
 }

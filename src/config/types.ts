@@ -8,15 +8,45 @@ export type { RestartType } from '../machines/supervisor.ts';
  * Defaults are applied in one place (`defaults.ts`); everything here is complete.
  */
 
-/** How to reach NATS: a URL (or several, comma separated) plus optional credentials. */
+/** How to reach NATS: a URL (or several, comma separated) plus optional credentials, TLS and keepalive. */
 export interface NatsSettings {
-  /** One or more `nats://host:port` URLs. */
+  /** One or more `nats://host:port` URLs (`tls://` for TLS). */
   servers: string[];
   token?: string;
   user?: string;
   pass?: string;
+  /** Path of a file holding a user NKey seed (`SU...`, as `nk -gen user` writes it): NKey authentication. */
+  nkeyFile?: string;
+  /** Path of a `.creds` file (a user JWT and its NKey seed, as `nsc` writes it). */
+  credsFile?: string;
+  /** TLS to NATS; file paths (absolute once loaded). */
+  tls?: NatsTls;
   /** Connection name prefix shown in NATS monitoring. */
   name?: string;
+  /** ms between client pings; a NATS that stops answering is noticed within about `pingInterval × maxPingOut` (default 5000). */
+  pingInterval?: number;
+  /** Unanswered pings after which the connection counts as lost and reconnects (default 2). */
+  maxPingOut?: number;
+  /** ms between reconnect attempts to one server (default 250). */
+  reconnectTimeWait?: number;
+  /** Reconnect attempts per server before giving up, or -1 (the default): forever. */
+  maxReconnectAttempts?: number;
+}
+
+/**
+ * NATS settings as written in master.json `nats` or given to `createApp({ nats })`: a URL, a list
+ * of them, or the object form of {@link NatsSettings} (`servers` may be a comma-separated string,
+ * `tls: true` means TLS against the system's CAs). Relative file paths are relative to the app directory.
+ */
+export type NatsOptions = string | string[] | (Omit<NatsSettings, 'servers' | 'tls'> & { servers: string | string[]; tls?: boolean | NatsTls });
+
+/** TLS to NATS: `ca` verifies the server (default: the system's CAs); `cert` and `key` are the client's certificate, for servers that verify clients. */
+export interface NatsTls {
+  ca?: string;
+  cert?: string;
+  key?: string;
+  /** TLS before any NATS protocol (nats-server's `handshake_first`), for servers that require it. */
+  handshakeFirst?: boolean;
 }
 
 /** One server entry of `config/servers.json`, normalised (Pomelo's `auto-restart` becomes `autoRestart`). */

@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { credsAuthenticator, nkeyAuthenticator, type Authenticator, type ConnectionOptions, type TlsOptions } from '@nats-io/nats-core';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { DEFAULT_NATS_MAX_PING_OUT, DEFAULT_NATS_PING_INTERVAL, DEFAULT_NATS_RECONNECT_TIME_WAIT } from '../config/defaults.ts';
 import type { NatsSettings } from '../config/types.ts';
 
 export type { NatsConnection };
@@ -82,37 +85,98 @@ export function natsCredentials(settings: NatsSettings): NatsTarget {
   return { servers, user: decodeURIComponent(fromUrl.userinfo.slice(0, colon)), pass: decodeURIComponent(fromUrl.userinfo.slice(colon + 1)) };
 }
 
+/** How the connection proves who it is, for error messages: never the secret itself. */
+function authKind(target: NatsTarget, settings: NatsSettings): string | undefined {
+  if (settings.credsFile) return `the creds file ${settings.credsFile}`;
+  if (settings.nkeyFile) return `the nkey seed in ${settings.nkeyFile}`;
+  if (target.token !== undefined) return 'a token';
+  if (target.user !== undefined) return `user "${target.user}"`;
+  return undefined;
+}
+
+/** A file's contents for an authenticator, or an error naming the setting and the file. */
+function readSecret(field: string, file: string): Uint8Array {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new Error(`nats.${field}: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { cause: error });
+  }
+}
+
+/** nkey seed or creds file, read now (so a missing file fails start-up), as a nats.js authenticator. */
+function authenticatorOf(settings: NatsSettings): Authenticator | undefined {
+  if (settings.credsFile) return credsAuthenticator(readSecret('credsFile', settings.credsFile));
+  if (settings.nkeyFile) {
+    const seed = new TextDecoder().decode(readSecret('nkeyFile', settings.nkeyFile)).trim();
+    if (!seed.startsWith('SU')) throw new Error(`nats.nkeyFile: ${settings.nkeyFile} does not hold a user NKey seed (one line starting with "SU")`);
+    return nkeyAuthenticator(new TextEncoder().encode(seed));
+  }
+  return undefined;
+}
+
+function tlsOf(settings: NatsSettings): TlsOptions | undefined {
+  const { tls } = settings;
+  if (!tls) return undefined;
+  return {
+    ...(tls.ca !== undefined ? { caFile: tls.ca } : {}),
+    ...(tls.cert !== undefined ? { certFile: tls.cert } : {}),
+    ...(tls.key !== undefined ? { keyFile: tls.key } : {}),
+    ...(tls.handshakeFirst !== undefined ? { handshakeFirst: tls.handshakeFirst } : {}),
+  };
+}
+
 /**
- * Connects to NATS with the cluster's settings (credentials from the fields or the URLs, see
- * {@link natsCredentials}). `name` shows up in NATS monitoring (`/connz`), so an operator can tell
- * which server a connection belongs to.
+ * The nats.js options for a {@link NatsSettings}: credentials (fields, URLs, nkey or creds
+ * file), TLS, and keepalive. Defaults (defaults.ts) make a server outlive any NATS outage: it
+ * reconnects forever, and pings often enough to notice a dead connection within seconds rather
+ * than nats.js's minutes.
+ */
+export function natsOptions(settings: NatsSettings, name: string): ConnectionOptions & { servers: string[] } {
+  const target = natsCredentials(settings);
+  const authenticator = authenticatorOf(settings);
+  const tls = tlsOf(settings);
+  return {
+    ...target,
+    ...(authenticator ? { authenticator } : {}),
+    ...(tls ? { tls } : {}),
+    name: settings.name ? `${settings.name}:${name}` : name,
+    // Servers must survive a NATS restart: keep trying, and buffer while away.
+    maxReconnectAttempts: settings.maxReconnectAttempts ?? -1,
+    reconnectTimeWait: settings.reconnectTimeWait ?? DEFAULT_NATS_RECONNECT_TIME_WAIT,
+    pingInterval: settings.pingInterval ?? DEFAULT_NATS_PING_INTERVAL,
+    maxPingOut: settings.maxPingOut ?? DEFAULT_NATS_MAX_PING_OUT,
+    // nats.js otherwise builds (and captures stacks for) extra Error objects on every request,
+    // about half the CPU of a request under load. Shaddock turns transport failures into its own
+    // errors (RpcTimeoutError, ServerUnavailableError) naming server and method, so the call
+    // site those traces would add is not needed.
+    noAsyncTraces: true,
+    // No option for "no responders": nats.js asks for it (`headers` and `no_responders` in its
+    // CONNECT) whenever the server supports headers, as every nats-server since 2.2 does. The
+    // server then answers a request nobody subscribes to with an empty 503 status message on
+    // its reply subject, which RpcCaller turns into ServerUnavailableError.
+  };
+}
+
+/**
+ * Connects to NATS with the cluster's settings (see {@link natsOptions}). `name` shows up in NATS
+ * monitoring (`/connz`), so an operator can tell which server a connection belongs to.
+ *
+ * @throws an Error naming the servers and, on a refused credential, how the connection authenticated.
  */
 export async function connectNats(settings: NatsSettings, name: string, options: ConnectNatsOptions = {}): Promise<NatsConnection> {
-  const target = natsCredentials(settings);
+  const opts = natsOptions(settings, name);
   const { firstConnectTimeout } = options;
   try {
     const connecting = connect({
-      ...target,
-      name: settings.name ? `${settings.name}:${name}` : name,
-      // Servers must survive a NATS restart: keep trying, and buffer while away.
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 250,
-      // nats.js otherwise builds (and captures stacks for) extra Error objects on every request,
-      // about half the CPU of a request under load. Shaddock turns transport failures into its own
-      // errors (RpcTimeoutError, ServerUnavailableError) naming server and method, so the call
-      // site those traces would add is not needed.
-      noAsyncTraces: true,
-      // A server started while NATS is away keeps trying (every 250 ms) rather than exiting.
+      ...opts,
+      // A server started while NATS is away keeps trying (every reconnectTimeWait) rather than exiting.
       ...(firstConnectTimeout !== undefined ? { waitOnFirstConnect: true } : {}),
-      // No option for "no responders": nats.js asks for it (`headers` and `no_responders` in its
-      // CONNECT) whenever the server supports headers, as every nats-server since 2.2 does. The
-      // server then answers a request nobody subscribes to with an empty 503 status message on
-      // its reply subject, which RpcCaller turns into ServerUnavailableError.
     });
     if (firstConnectTimeout === undefined) return await connecting;
     return await withinFirstConnect(connecting, firstConnectTimeout);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(`cannot connect to NATS at ${target.servers.join(', ')}: ${reason}`, { cause: error });
+    const auth = /authori[sz]ation|authentication/i.test(reason) ? authKind(opts, settings) : undefined;
+    throw new Error(`cannot connect to NATS at ${opts.servers.join(', ')}: ${reason}${auth ? ` (authenticating with ${auth})` : ''}`, { cause: error });
   }
 }

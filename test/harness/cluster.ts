@@ -72,9 +72,12 @@ export interface TestCluster {
   destroy(): Promise<void>;
 }
 
-/** Starts the cluster in `dir` with `shaddock start -D`; `options.env` is added to the environment of the CLI, and so of the master and its servers. */
-export async function startCluster(dir: string, env: string, natsUrl: string, options: { env?: NodeJS.ProcessEnv } = {}): Promise<TestCluster> {
-  const args = ['-d', dir, '-e', env, '--nats', natsUrl];
+/**
+ * Starts the cluster in `dir` with `shaddock start -D`; `options.env` is added to the environment
+ * of the CLI, and so of the master and its servers. `natsUrl` undefined: master.json's `nats` (no `--nats`).
+ */
+export async function startCluster(dir: string, env: string, natsUrl: string | undefined, options: { env?: NodeJS.ProcessEnv } = {}): Promise<TestCluster> {
+  const args = ['-d', dir, '-e', env, ...(natsUrl !== undefined ? ['--nats', natsUrl] : [])];
   const known = new Set<number>();
   const list = async (): Promise<ServerRow[]> => {
     const result = await runCli(['list', '--json', ...args]);

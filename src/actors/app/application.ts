@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { Registry } from 'prom-client';
-import type { ClusterConfig } from '../../config/types.ts';
+import type { ClusterConfig, NatsOptions } from '../../config/types.ts';
 import { UnknownRemoteError } from '../../errors.ts';
 import { createLogger, type Logger } from '../../logger.ts';
 import type { BeforeStopHook, RemoteDefinition, RouteFunction, RpcClient, ServerInfo } from '../../types.ts';
@@ -25,6 +26,18 @@ export interface CreateAppOptions {
   serverType?: string;
   /** A prom-client registry for Shaddock's `shaddock_*` metrics, next to the app's own (default: one of the process's own). */
   metrics?: Registry;
+  /**
+   * The NATS to use, instead of master.json `nats` (or the embedded broker): an open
+   * `NatsConnection` of your own, which Shaddock uses and leaves open when it stops (it ends only
+   * its own subscriptions), or connection settings with the fields of master.json `nats`
+   * (servers, token, user/pass, nkeyFile, credsFile, tls, ping and reconnect), checked at `start()`.
+   */
+  nats?: NatsConnection | NatsOptions;
+}
+
+/** An open connection, told apart from settings (a URL string, a list or a plain object). */
+function isConnection(nats: NatsConnection | NatsOptions): nats is NatsConnection {
+  return typeof nats === 'object' && !Array.isArray(nats) && typeof (nats as Partial<NatsConnection>).publish === 'function';
 }
 
 type ConfigureFn = (app: Application) => void;
@@ -51,6 +64,7 @@ export class Application {
 
   private serverId: string;
   private serverType: string;
+  private readonly natsOption: NatsOptions | undefined;
   private config: ClusterConfig | undefined;
   private runtime: AppRuntime | undefined;
   private stopRole: (() => Promise<void>) | undefined;
@@ -74,10 +88,13 @@ export class Application {
     // This process's own failures (uncaught errors, unhandled rejections) and SIGHUP go through its logger.
     guardProcess(() => this.logger);
     this.rpc = createRpcProxy(this.invoke);
+    const connection = options.nats !== undefined && isConnection(options.nats) ? options.nats : undefined;
+    this.natsOption = options.nats !== undefined && !isConnection(options.nats) ? options.nats : undefined;
     const app = this;
     this.host = {
       app,
       base: this.base,
+      natsConnection: connection,
       get logger() {
         return app.logger;
       },
@@ -206,6 +223,11 @@ export class Application {
   async start(): Promise<void> {
     try {
       const config = await bootConfig(this.base, this.env);
+      if (this.natsOption !== undefined) {
+        // Loaded only here: a server given no settings does without the validator.
+        const { parseNatsOption } = await import('../../config/nats.ts');
+        config.master.nats = parseNatsOption(this.natsOption, this.base, this.env);
+      }
       this.config = config;
       const role = chooseRole(config, this.base, this.env, this.serverId, this.serverType);
       this.serverId = role.serverId;

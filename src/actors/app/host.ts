@@ -42,6 +42,8 @@ export interface AppHost<App = unknown> {
   readonly app: App;
   /** Application directory (config/ and app/servers/). */
   readonly base: string;
+  /** A NATS connection the app owns (`createApp({ nats: nc })`): used instead of one of Shaddock's, and never closed by it. */
+  readonly natsConnection?: NatsConnection | undefined;
   readonly logger: Logger;
   /** Route functions by server type (`app.route`). */
   readonly routes: ReadonlyMap<string, RouteFunction>;

@@ -8,6 +8,7 @@ import { masterMachine, type MasterContext, type MasterEvent } from '../../machi
 import { stateName } from '../../machines/state-name.ts';
 import { decode, encode } from '../../transport/codec.ts';
 import { startMastersBroker, type EmbeddedNats } from './embedded-broker.ts';
+import { borrowConnection } from '../../transport/borrowed.ts';
 import { connectNats } from '../../transport/nats.ts';
 import type { PendingCalls } from '../../transport/pending-calls.ts';
 import { subjects as buildSubjects, type Subjects } from '../../transport/subjects.ts';
@@ -210,14 +211,19 @@ export class Master<App = unknown> {
 
   private async connect(): Promise<void> {
     const { master } = this.config;
-    if (master.nats) {
+    const own = this.host.natsConnection;
+    if (own) {
+      // The app's own connection: the servers (running the same entry) bring theirs; the run file
+      // gets the server it is connected to, for the CLI.
+      this.nats = { ...master.nats, servers: [own.getServer()] };
+    } else if (master.nats) {
       this.nats = master.nats;
     } else {
       this.embedded = await startMastersBroker();
       this.nats = { servers: [this.embedded.url] };
       this.host.logger.info({ url: this.embedded.url, natsPid: this.embedded.pid }, 'started embedded nats-server');
     }
-    const nc = (this.nc = await connectNats(this.nats, master.id));
+    const nc = (this.nc = own ? borrowConnection(own) : await connectNats(this.nats, master.id));
     void this.metrics.followReconnects(nc);
     this.globalChannels = await MasterGlobalChannels.open(this.host, this.config);
     this.controlKey = await this.leadership.controlKey(newControlKey);

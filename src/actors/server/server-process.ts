@@ -9,6 +9,7 @@ import type { ClusterConfig, ServerEntry } from '../../config/types.ts';
 import { lifecycleMachine, type LifecycleInput } from '../../machines/lifecycle.ts';
 import { stateName } from '../../machines/state-name.ts';
 import { decode, encode } from '../../transport/codec.ts';
+import { borrowConnection } from '../../transport/borrowed.ts';
 import { connectNats } from '../../transport/nats.ts';
 import type { PendingCalls } from '../../transport/pending-calls.ts';
 import { RpcServer } from '../../transport/rpc.ts';
@@ -138,6 +139,12 @@ export class ServerProcess<App = unknown> {
 
   private async boot(): Promise<void> {
     const nats = this.config.master.nats;
+    if (this.host.natsConnection) {
+      // The app's own connection: used, and left open for it when this server stops.
+      this.nc = borrowConnection(this.host.natsConnection);
+      reportDropsTo(this.nc, this.host.logger);
+      return;
+    }
     if (!nats) {
       throw new Error('no NATS to connect to: start servers through the master (shaddock start), or set SHADDOCK_NATS_URL');
     }
