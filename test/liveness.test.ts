@@ -153,7 +153,7 @@ describe('a server given up during a NATS outage comes back with NATS', () => {
     const port = nats.port;
     await nats.stop();
     process.kill(first.pid!, 'SIGKILL');
-    // Its one restart waits for NATS for startTimeout (1.5 s), exits, and the supervisor gives up.
+    // Its one restart waits for NATS for startTimeout (4 s, room for a start on a loaded machine), exits, and the supervisor gives up.
     await eventually(
       async () => (existsSync(log) && /server keeper-1 failed: .*NATS is unreachable, so it is tried again once NATS is back/.test(readFileSync(log).subarray(from).toString()) ? true : undefined),
       'keeper-1 failed during the outage',
