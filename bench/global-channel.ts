@@ -10,7 +10,7 @@ import { ChannelService } from '../src/actors/channel/channel.ts';
 import { GlobalChannelKeys } from '../src/actors/channel/global-channel-store.ts';
 import { GlobalChannelService } from '../src/actors/channel/global-channel-service.ts';
 import { globalChannelSettings } from '../src/config/global-channel.ts';
-import { createLogger } from '../src/logger.ts';
+import { pino } from 'pino';
 import { decode, encode } from '../src/transport/codec.ts';
 import { subjects as buildSubjects } from '../src/transport/subjects.ts';
 import type { PushMessage } from '../src/transport/wire.ts';
@@ -45,7 +45,8 @@ export async function run(options: ReportOptions): Promise<void> {
       nc,
       subjects,
       frontendsOfType: () => [...FRONTENDS],
-      logger: createLogger('bench', {}),
+      // Progress and logs go to stderr: stdout is the result rows (`--json`).
+      logger: pino({ name: 'bench', level: process.env.SHADDOCK_LOG_LEVEL ?? 'warn' }, pino.destination(2)),
       connectTimeout: 10_000,
     });
     await service.start();
