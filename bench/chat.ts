@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { startEmbeddedNats, type EmbeddedNats } from '../src/actors/master/embedded-broker.ts';
 import { killPinusLeftovers, startPinusCluster } from './apps/pinus-cluster.ts';
 import { everyPid as shaddockPids, startShaddockChat } from './apps/shaddock-chat/cluster.ts';
+import { stopSides } from './teardown.ts';
 import { LoadClient } from './clients/driver.ts';
 import { alive, cpuMeter, formatCpu, freePort, signal, sleep } from './clients/system.ts';
 import { median, note, printRows, row, type ReportOptions, type Row } from './report.ts';
@@ -169,16 +170,7 @@ export async function run(options: ReportOptions): Promise<void> {
     note(`chat bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   }
 
-  for (const load of loadClients) await load.stop();
-  for (const side of ['shaddock', 'baseline'] as const) {
-    try {
-      await clusters[side]?.stop();
-    } catch (error) {
-      failed = true;
-      note(`chat: stopping ${side} failed: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  }
-  await nats?.stop();
+  if (!(await stopSides('chat', loadClients, clusters, nats))) failed = true;
   if (failed) process.exit(1);
 }
 

@@ -8,6 +8,7 @@ import { watch, type Watch } from '../src/actors/inspect/watcher.ts';
 import { subjects } from '../src/transport/subjects.ts';
 import { killPinusLeftovers, startPinusCluster } from './apps/pinus-cluster.ts';
 import { everyPid as shaddockPids, startShaddockChat, type ShaddockCluster } from './apps/shaddock-chat/cluster.ts';
+import { stopSides } from './teardown.ts';
 import { LoadClient } from './clients/driver.ts';
 import { PomeloClient } from './clients/pomelo.ts';
 import { alive, cpuMeter, formatCpu, freePort, signal, sleep } from './clients/system.ts';
@@ -176,16 +177,7 @@ export async function run(options: ReportOptions): Promise<void> {
     note(`connector bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   }
 
-  for (const load of loadClients) await load.stop();
-  for (const side of ['shaddock', 'baseline'] as const) {
-    try {
-      await clusters[side]?.stop();
-    } catch (error) {
-      failed = true;
-      note(`connector: stopping ${side} failed: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  }
-  await nats?.stop();
+  if (!(await stopSides('connector', loadClients, clusters, nats))) failed = true;
   if (failed) process.exit(1);
 }
 
