@@ -1,10 +1,12 @@
 // The web console in a real browser (Debian's chromium, driven by playwright-core), served by the
 // leading master of the example chat cluster: the admin token guards it (401 without), `?token=`
 // signs in, every server is on the page, and a chat server killed with SIGKILL is seen leaving
-// `connected` and coming back, its supervisor's statechart following. Saves the screenshot that
-// docs/inspect.md shows.
+// `connected` and coming back, its supervisor's statechart following. Takes the screenshot that
+// docs/inspect.md shows: into docs/images/console.png with SHADDOCK_UPDATE_SCREENSHOT=1, otherwise
+// into a temporary file (checked to be a PNG either way), so a test run leaves the tree clean.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -13,7 +15,8 @@ import { PinusClient } from './harness/pinus-client.ts';
 import { eventually, isAlive, launchChromium, repoRoot, runCli, startCluster, startNats, type RunningService, type TestCluster } from './harness/index.ts';
 
 const chatDir = join(repoRoot, 'examples/chat');
-const screenshot = join(repoRoot, 'docs/images/console.png');
+const screenshot = process.env.SHADDOCK_UPDATE_SCREENSHOT === '1' ? join(repoRoot, 'docs/images/console.png') : join(mkdtempSync(join(tmpdir(), 'shaddock-console-')), 'console.png');
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 describe('the web console in chromium', () => {
   let nats: RunningService | undefined;
@@ -155,8 +158,10 @@ describe('the web console in chromium', () => {
     await page.locator('#transitions li[data-machine="lifecycle"][data-state="running"]').waitFor({ timeout: 15_000 });
     assert.equal(await lifecycle.getAttribute('class'), 'chart');
     await lifecycle.locator('.node.active[data-state-id="running"]').waitFor({ timeout: 5_000 });
-    mkdirSync(join(repoRoot, 'docs/images'), { recursive: true });
+    mkdirSync(join(screenshot, '..'), { recursive: true });
     await page.screenshot({ path: screenshot, fullPage: true });
+    const png = readFileSync(screenshot);
+    assert.ok(png.length > 10_000 && png.subarray(0, 8).equals(PNG_SIGNATURE), `${screenshot} is not a screenshot (${png.length} bytes)`);
     assert.deepEqual(pageErrors, []);
     await context.close();
   });
