@@ -16,13 +16,16 @@ const app = `${root}test/fixtures/embed-app`;
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 const tsx = import.meta.resolve('tsx');
 
+interface Mode { name: string; args: string[]; script: string; ready: string }
 const SERVER = { script: `${app}/app.js`, ready: '"msg":"lifecycle running"' };
-const modes: { name: string; args: string[]; script: string; ready: string }[] = [
-  { name: 'plain node, dist', args: [], ...SERVER },
+const plainDist: Mode = { name: 'plain node, dist', args: [], ...SERVER };
+// The baseline of the idle-RSS goal: a bare node process connected to NATS (apps/bare-nats.mjs).
+const bare: Mode = { name: 'bare node + nats.js (baseline)', args: [], script: `${root}bench/apps/bare-nats.mjs`, ready: 'bare ready' };
+const modes: Mode[] = [
+  plainDist,
   { name: 'node --import tsx, dist', args: ['--import', tsx], ...SERVER },
   { name: 'node --import tsx, sources', args: ['--conditions=shaddock-source', '--import', tsx], ...SERVER },
-  // The baseline of the idle-RSS goal: a bare node process connected to NATS (apps/bare-nats.mjs).
-  { name: 'bare node + nats.js (baseline)', args: [], script: `${root}bench/apps/bare-nats.mjs`, ready: 'bare ready' },
+  bare,
 ];
 
 function rssOf(pid: number): number {
@@ -32,7 +35,7 @@ function rssOf(pid: number): number {
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
-async function once_(mode: (typeof modes)[number], natsUrl: string): Promise<{ ms: number; rss: number }> {
+async function once_(mode: Mode, natsUrl: string): Promise<{ ms: number; rss: number }> {
   const started = performance.now();
   const child = spawn(process.execPath, [...mode.args, mode.script], {
     env: { ...process.env, NODE_OPTIONS: '', SHADDOCK_SERVER_ID: 'echo-1', SHADDOCK_DIR: app, SHADDOCK_ENV: 'test', SHADDOCK_NATS_URL: natsUrl, SHADDOCK_LOG_FORMAT: 'json' },
@@ -56,7 +59,7 @@ async function once_(mode: (typeof modes)[number], natsUrl: string): Promise<{ m
 
 const nats = await startEmbeddedNats();
 try {
-  const rssByMode = new Map<string, number>();
+  const rssByMode = new Map<Mode, number>();
   console.log('| how the server runs | start to running, median ms | idle RSS, median MB |');
   console.log('|---|---|---|');
   for (const mode of modes) {
@@ -64,10 +67,10 @@ try {
     await once_(mode, nats.url); // warm-up: file cache, V8 code cache
     for (let i = 0; i < runs; i++) results.push(await once_(mode, nats.url));
     const rss = median(results.map((r) => r.rss));
-    rssByMode.set(mode.name, rss);
+    rssByMode.set(mode, rss);
     console.log(`| ${mode.name} | ${median(results.map((r) => r.ms)).toFixed(0)} | ${rss.toFixed(1)} |`);
   }
-  const ratio = (rssByMode.get('plain node, dist') ?? NaN) / (rssByMode.get('bare node + nats.js (baseline)') ?? NaN);
+  const ratio = rssByMode.get(plainDist)! / rssByMode.get(bare)!;
   console.error(`idle RSS goal (plain node, dist <= 1.5 x bare node + nats.js): ${ratio.toFixed(2)} x: ${ratio <= 1.5 ? 'met' : 'NOT MET'}`);
 } finally {
   await nats.stop();

@@ -5,9 +5,9 @@
 // docs/inspect.md shows: into docs/images/console.png with SHADDOCK_UPDATE_SCREENSHOT=1, otherwise
 // into a temporary file (checked to be a PNG either way), so a test run leaves the tree clean.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { readRunFile } from '../src/actors/master/run-file.ts';
@@ -15,7 +15,8 @@ import { PinusClient } from './harness/pinus-client.ts';
 import { eventually, isAlive, launchChromium, repoRoot, runCli, startCluster, startNats, type RunningService, type TestCluster } from './harness/index.ts';
 
 const chatDir = join(repoRoot, 'examples/chat');
-const screenshot = process.env.SHADDOCK_UPDATE_SCREENSHOT === '1' ? join(repoRoot, 'docs/images/console.png') : join(mkdtempSync(join(tmpdir(), 'shaddock-console-')), 'console.png');
+const updateDocs = process.env.SHADDOCK_UPDATE_SCREENSHOT === '1';
+const screenshot = updateDocs ? join(repoRoot, 'docs/images/console.png') : join(mkdtempSync(join(tmpdir(), 'shaddock-console-')), 'console.png');
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 describe('the web console in chromium', () => {
@@ -47,6 +48,7 @@ describe('the web console in chromium', () => {
     if (cluster) await runCli(['stop', ...cluster.args]);
     await cluster?.destroy();
     await nats?.stop();
+    if (!updateDocs) rmSync(dirname(screenshot), { recursive: true, force: true });
   });
 
   async function open(context?: BrowserContext): Promise<{ page: Page; context: BrowserContext }> {
@@ -158,7 +160,7 @@ describe('the web console in chromium', () => {
     await page.locator('#transitions li[data-machine="lifecycle"][data-state="running"]').waitFor({ timeout: 15_000 });
     assert.equal(await lifecycle.getAttribute('class'), 'chart');
     await lifecycle.locator('.node.active[data-state-id="running"]').waitFor({ timeout: 5_000 });
-    mkdirSync(join(screenshot, '..'), { recursive: true });
+    mkdirSync(dirname(screenshot), { recursive: true });
     await page.screenshot({ path: screenshot, fullPage: true });
     const png = readFileSync(screenshot);
     assert.ok(png.length > 10_000 && png.subarray(0, 8).equals(PNG_SIGNATURE), `${screenshot} is not a screenshot (${png.length} bytes)`);
