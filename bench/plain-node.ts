@@ -2,7 +2,9 @@
 // started three ways: plain node on the compiled package (dist/), the same under `--import tsx`,
 // and the sources through tsx (how every server ran before the package was compiled). For each:
 // the median time from spawn to the server's "lifecycle running" log line (the part of a restart
-// after the backoff), and the median RSS of the idle server 3 s after that.
+// after the backoff), and the median RSS of the idle server 3 s after that. The server starts as
+// the master starts one (the environment of src/actors/master/spawn.ts's serverCommand, with the
+// validated config handed over), so it neither reads nor validates the config files itself.
 //
 //   npm run build && node --import tsx bench/plain-node.ts      (BENCH_RUNS, default 5)
 import { spawn } from 'node:child_process';
@@ -10,6 +12,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import { startEmbeddedNats } from '../src/actors/master/embedded-broker.ts';
+import { serverCommand } from '../src/actors/master/spawn.ts';
+import { loadConfig } from '../src/config/lazy.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const app = `${root}test/fixtures/embed-app`;
@@ -35,10 +39,18 @@ function rssOf(pid: number): number {
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
-async function once_(mode: Mode, natsUrl: string): Promise<{ ms: number; rss: number }> {
+/** echo-1's environment as the master gives it, on this NATS. */
+async function serverEnv(natsUrl: string): Promise<NodeJS.ProcessEnv> {
+  const config = await loadConfig({ dir: app, env: 'test', natsUrl });
+  const echo = config.servers.find((server) => server.id === 'echo-1')!;
+  // SHADDOCK_NATS_URL is for the bare baseline, which has no config.
+  return { ...serverCommand(echo, { entry: SERVER.script, dir: app, env: 'test', config }).env, SHADDOCK_NATS_URL: natsUrl };
+}
+
+async function once_(mode: Mode, env: NodeJS.ProcessEnv): Promise<{ ms: number; rss: number }> {
   const started = performance.now();
   const child = spawn(process.execPath, [...mode.args, mode.script], {
-    env: { ...process.env, NODE_OPTIONS: '', SHADDOCK_SERVER_ID: 'echo-1', SHADDOCK_DIR: app, SHADDOCK_ENV: 'test', SHADDOCK_NATS_URL: natsUrl, SHADDOCK_LOG_FORMAT: 'json' },
+    env: { ...env, NODE_OPTIONS: '', SHADDOCK_LOG_FORMAT: 'json' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let buffered = '';
@@ -59,13 +71,14 @@ async function once_(mode: Mode, natsUrl: string): Promise<{ ms: number; rss: nu
 
 const nats = await startEmbeddedNats();
 try {
+  const env = await serverEnv(nats.url);
   const rssByMode = new Map<Mode, number>();
   console.log('| how the server runs | start to running, median ms | idle RSS, median MB |');
   console.log('|---|---|---|');
   for (const mode of modes) {
     const results = [];
-    await once_(mode, nats.url); // warm-up: file cache, V8 code cache
-    for (let i = 0; i < runs; i++) results.push(await once_(mode, nats.url));
+    await once_(mode, env); // warm-up: file cache, V8 code cache
+    for (let i = 0; i < runs; i++) results.push(await once_(mode, env));
     const rss = median(results.map((r) => r.rss));
     rssByMode.set(mode, rss);
     console.log(`| ${mode.name} | ${median(results.map((r) => r.ms)).toFixed(0)} | ${rss.toFixed(1)} |`);

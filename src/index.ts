@@ -9,8 +9,9 @@ export type { CallOptions } from './actors/rpc/proxy.ts';
 export { defaultRoute, stableHash, routeKey } from './actors/rpc/route.ts';
 export type { ServerRow } from './transport/wire.ts';
 export { Channel, ChannelService, type Receiver } from './actors/channel/channel.ts';
-export { GlobalChannelError, GlobalChannelService, type GlobalChannelCallback, type GlobalPushOptions, type GlobalPushResult } from './actors/channel/global-channel-service.ts';
-export { ChannelDestroyedError } from './actors/channel/errors.ts';
+// Types only: the service's module (and ioredis) loads in a server whose app enables global channels.
+export type { GlobalChannelService, GlobalChannelCallback, GlobalPushOptions, GlobalPushResult } from './actors/channel/global-channel-service.ts';
+export { ChannelDestroyedError, GlobalChannelError } from './actors/channel/errors.ts';
 export type { ConnectorConfig, HandshakeRequest } from './actors/connector/connector.ts';
 export {
   BackendSession,

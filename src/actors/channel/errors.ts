@@ -14,3 +14,16 @@ export class ChannelDestroyedError extends Error {
     this.name = 'ChannelDestroyedError';
   }
 }
+
+/** A global channel call that failed: names the operation (`add`, `pushMessage`, ...) and the channel. */
+export class GlobalChannelError extends Error {
+  override readonly name = 'GlobalChannelError';
+  constructor(
+    readonly operation: string,
+    readonly channel: string | undefined,
+    problem: string,
+    options?: ErrorOptions,
+  ) {
+    super(`globalChannelService.${operation}(${channel === undefined ? '' : JSON.stringify(channel)}): ${problem}`, options);
+  }
+}

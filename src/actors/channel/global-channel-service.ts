@@ -9,6 +9,7 @@ import { createRedis, describeRedis, type RedisClient } from '../../transport/re
 import type { Subjects } from '../../transport/subjects.ts';
 import type { PushMessage } from '../connector/types.ts';
 import type { FrontendsOfType } from './channel.ts';
+import { GlobalChannelError } from './errors.ts';
 import { GlobalChannel, type GlobalPushResult } from './global-channel.ts';
 import { GlobalChannelStore } from './global-channel-store.ts';
 
@@ -33,18 +34,6 @@ export type GlobalChannelCallback<T> = (error: Error | null, result?: T) => void
 export type GlobalPushOptions = Record<string, never>;
 
 export type { GlobalPushResult } from './global-channel.ts';
-
-export class GlobalChannelError extends Error {
-  override readonly name = 'GlobalChannelError';
-  constructor(
-    readonly operation: string,
-    readonly channel: string | undefined,
-    problem: string,
-    options?: ErrorOptions,
-  ) {
-    super(`globalChannelService.${operation}(${channel === undefined ? '' : JSON.stringify(channel)}): ${problem}`, options);
-  }
-}
 
 export interface GlobalChannelServiceOptions {
   settings: GlobalChannelSettings;

@@ -98,15 +98,11 @@ export class ServerProcess<App = unknown> {
     return stateName(this.actor.getSnapshot().value);
   }
 
-  start(): Promise<void> {
-    try {
-      this.globalChannelSettings = globalChannelsOf(this.host, this.config);
-      // A frontend's client settings are checked before anything starts: a bad one names its field.
-      if (this.entry.frontend) {
-        this.connectorSettings = connectorSettings(this.host.connectorConfig() as Record<string, unknown>, { env: this.config.env, serverId: this.entry.id });
-      }
-    } catch (error) {
-      return Promise.reject(error);
+  async start(): Promise<void> {
+    this.globalChannelSettings = await globalChannelsOf(this.host, this.config);
+    // A frontend's client settings are checked before anything starts: a bad one names its field.
+    if (this.entry.frontend) {
+      this.connectorSettings = connectorSettings(this.host.connectorConfig() as Record<string, unknown>, { env: this.config.env, serverId: this.entry.id });
     }
     const log = this.host.logger;
     const removeSignals = stopOnSignals(() => this.actor.send({ type: 'STOP' }));
