@@ -47,6 +47,40 @@ async function bounded<T>(promise: Promise<T>): Promise<T | 'hung'> {
 
 const row = (rows: ServerRow[], id: string): ServerRow => rows.find((r) => r.id === id)!;
 
+describe('startNatsCluster: three routed nodes on loopback', () => {
+  let nats: NatsCluster | undefined;
+  after(async () => {
+    await nats?.stop();
+  });
+
+  test('a request on node 0 is answered from node 2; a killed node is gone by pid and the other two still route', async () => {
+    nats = await startNatsCluster(3);
+    const cluster = nats;
+    assert.equal(new Set(cluster.urls).size, 3);
+    const [a, b, c] = await Promise.all(cluster.urls.map((url) => connect({ servers: url, name: url, ignoreClusterUpdates: true })));
+    try {
+      const answer = (on: NatsConnection, subject: string): void => void on.subscribe(subject, { callback: (_e, msg) => void msg.respond(msg.data) });
+      answer(c!, 'across');
+      await c!.flush();
+      // The subscription reaches node 0 over the routes: wait for its interest, then ask.
+      const reply = await eventually(() => a!.request('across', encode('hi'), { timeout: 1_000 }).catch(() => undefined), 'node 0 routes to node 2');
+      assert.equal(decode(reply.data), 'hi');
+      assert.deepEqual((await cluster.connections(2)).map((x) => x.name), [cluster.urls[2]]);
+
+      await cluster.kill(1);
+      assert.ok(!isAlive(cluster.pids[1]!), 'node 1 is gone');
+      answer(c!, 'after');
+      await c!.flush();
+      const after = await eventually(() => a!.request('after', encode('still'), { timeout: 1_000 }).catch(() => undefined), 'node 0 still routes to node 2');
+      assert.equal(decode(after.data), 'still');
+    } finally {
+      await Promise.all([a, b, c].map((nc) => nc?.close()));
+    }
+    await cluster.stop();
+    for (const pid of cluster.pids) assert.ok(!isAlive(pid), `pid ${pid} stopped`);
+  });
+});
+
 describe('a 3-node NATS cluster: the node the servers use is killed mid-traffic', () => {
   let nats: NatsCluster;
   let cluster: TestCluster;
