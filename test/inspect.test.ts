@@ -2,56 +2,20 @@
 // killed with SIGKILL shows in the master's stream as its supervisor backing off and its server
 // machine coming back to connected; a watcher that goes away stops the events within its lease.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { watch } from '../src/actors/inspect/watcher.ts';
 import { decode, encode } from '../src/transport/codec.ts';
 import { subjects } from '../src/transport/subjects.ts';
 import type { InspectBatch, InspectSnapshot, WatchRefusal } from '../src/transport/wire.ts';
+import { startInspect } from './harness/inspect-cli.ts';
 import { PinusClient } from './harness/pinus-client.ts';
 import { eventually, isAlive, repoRoot, runCli, startCluster, useNats, waitForExit, type TestCluster } from './harness/index.ts';
 
 const chatDir = join(repoRoot, 'examples/chat');
-const cli = join(repoRoot, 'bin/shaddock.js');
 const bus = useNats();
 const chat = subjects('shaddock', 'chat');
-
-interface Line {
-  server: string;
-  actor: string;
-  machine: string;
-  state: string;
-  event: string;
-  at: number;
-}
-
-/** `shaddock inspect <args>` as a child, its stdout parsed line by line; resolves once it says it is watching. */
-async function startInspect(args: string[]): Promise<{ child: ChildProcess; lines: Line[]; raw: string[]; stderr: () => string; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, [cli, 'inspect', ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: Line[] = [];
-  const raw: string[] = [];
-  let buffered = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    buffered += chunk;
-    const parts = buffered.split('\n');
-    buffered = parts.pop()!;
-    for (const part of parts) {
-      raw.push(part);
-      if (args.includes('--json')) lines.push(JSON.parse(part) as Line);
-    }
-  });
-  let stderr = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => {
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-      if (/watching \S+ \(lease/.test(stderr)) resolve();
-    });
-    void exited.then((code) => reject(new Error(`shaddock inspect exited (${code}) before watching: ${stderr}`)));
-  });
-  return { child, lines, raw, stderr: () => stderr, exited };
-}
 
 describe('shaddock inspect on the chat cluster', () => {
   let cluster: TestCluster;

@@ -26,9 +26,10 @@ export function standbyPid(stdout: string, id: string): number {
 
 /**
  * A ZooKeeper ensemble of `size` members and a chat cluster with masterHA on it (leader
- * master-server-1, standby master-server-2), for the calling describe block.
+ * master-server-1, standby master-server-2), for the calling describe block. `options.env`, when
+ * given, adds to the environment of both masters (called once, before they start).
  */
-export function useHACluster(size: number): { readonly zk: ZookeeperEnsemble; readonly cluster: TestCluster; readonly bus: NatsConnection; readonly env: NodeJS.ProcessEnv; readonly started: Set<number> } {
+export function useHACluster(size: number, options: { env?: () => Promise<NodeJS.ProcessEnv> } = {}): { readonly zk: ZookeeperEnsemble; readonly cluster: TestCluster; readonly bus: NatsConnection; readonly env: NodeJS.ProcessEnv; readonly started: Set<number> } {
   let zk: ZookeeperEnsemble | undefined;
   let nats: RunningService | undefined;
   let bus: NatsConnection | undefined;
@@ -38,6 +39,7 @@ export function useHACluster(size: number): { readonly zk: ZookeeperEnsemble; re
   before(async () => {
     [zk, nats] = await Promise.all([startZookeeperEnsemble(size), startNats()]);
     bus = await connect({ servers: nats.url });
+    Object.assign(env, await options.env?.());
     env.SHADDOCK_ZK = zk.connectString;
     cluster = await startCluster(chatDir, 'ha', nats.url, { env });
     started.add(readRunFile(chatDir, 'ha')!.masterPid);

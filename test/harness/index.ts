@@ -1,4 +1,5 @@
-export { freePort } from './ports.ts';
+export { freePort, freePorts } from './ports.ts';
+export { startNatsCluster, type NatsCluster, type NatsNodeConnection } from './nats-cluster.ts';
 export {
   fourLetterWord,
   redisPing,

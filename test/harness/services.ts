@@ -41,6 +41,8 @@ export interface NatsOptions extends StartOptions {
    * `-a 127.0.0.1 -p PORT` win over any `listen`/`host`/`port` in it; it must open no other listener.
    */
   configFile?: string;
+  /** More nats-server arguments, after the others (e.g. a cluster node's `--cluster ... --routes ...`). */
+  args?: readonly string[];
 }
 
 const DEFAULT_TIMEOUT_MS = 20_000;
@@ -461,6 +463,7 @@ export async function startNats(options: NatsOptions = {}): Promise<RunningServi
   if (tempDir !== undefined) args.push('-js', '-sd', tempDir);
   if (options.token !== undefined) args.push('--auth', options.token);
   if (options.configFile !== undefined) args.push('-c', options.configFile);
+  if (options.args !== undefined) args.push(...options.args);
 
   // Registered before the process exists, so the safety net covers the start (and the temp dir).
   const tracked: Tracked = { child: undefined, tempDir };

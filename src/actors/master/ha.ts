@@ -17,6 +17,6 @@ export async function masterHA<App>(host: AppHost<App>, config: ClusterConfig): 
   const master = masterIdentity(config.master, readStandbys(config.dir, env, config.master), process.env.SHADDOCK_MASTER_ID, env);
   // Loaded only by a master with HA: no other process needs the ZooKeeper client.
   const { ZooKeeperLeadership } = await import('./zookeeper-leadership.ts');
-  const leadership = new ZooKeeperLeadership({ ...settings, logger: host.logger });
+  const leadership = new ZooKeeperLeadership({ ...settings, logger: host.logger, inspectAs: master.id });
   return { config: { ...config, master }, leadership };
 }

@@ -4,6 +4,7 @@ import { systemClock, type Clock } from '../../clock.ts';
 import type { Logger } from '../../logger.ts';
 import { stateName } from '../../machines/state-name.ts';
 import { zkSessionMachine, type ZkSessionPort } from '../../machines/zk-session.ts';
+import { inspectorOfProcess } from '../inspect/inspector.ts';
 import { isZooKeeperError, ZooKeeperConnection, type ZooKeeperState } from '../../transport/zookeeper.ts';
 import type { Candidate, Leadership, LeadershipListener, LeaderRecord } from './leadership.ts';
 
@@ -36,6 +37,11 @@ export interface ZooKeeperLeadershipOptions {
   connectTimeout?: number;
   clock?: Clock;
   logger?: Logger;
+  /**
+   * The actor id the session machine ({@link zkSessionMachine}) is reported as to the process's
+   * inspector (docs/inspect.md): the master's id. Not reported without it.
+   */
+  inspectAs?: string;
   /**
    * Test hook: runs after a standby has listed the lock's children and before it watches its
    * predecessor (full path), e.g. to delete that predecessor in between.
@@ -238,6 +244,8 @@ export class ZooKeeperLeadership implements Leadership {
       clock: this.clock,
       input: { port, sessionTimeout: this.options.sessionTimeout, connectTimeout: this.connectTimeout, retryDelay: RETRY_MS },
     });
+    // Dropped by the inspector once stopped (resign).
+    if (this.options.inspectAs !== undefined) inspectorOfProcess().register(this.session, this.options.inspectAs);
     this.session.start();
   }
 
