@@ -13,4 +13,4 @@ elif ! command -v nats-server >/dev/null 2>&1; then
 fi
 { [ -d node_modules/xstate ] && [ -x node_modules/.bin/depcruise ]; } || npm ci --no-audit --no-fund
 # The CLI runs the compiled package (dist/); build it when it is missing or older than a source.
-{ [ -f dist/cli/main.js ] && [ -z "$(find src -newer dist/cli/main.js -print -quit)" ]; } || npm run --silent build
+bash scripts/build-if-stale.sh

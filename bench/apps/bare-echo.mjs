@@ -1,4 +1,4 @@
-// The bare supervisor's child (see bare-supervisor.ts): connects to NATS, answers every request on
+// The bare supervisor's child (see bare-supervisor.mjs), on plain node: connects to NATS, answers every request on
 // BENCH_SUBJECT with its pid (decimal text), then tells its parent "ready". Nothing else.
 import { connect } from '@nats-io/transport-node';
 

@@ -3,7 +3,7 @@
  * the bench knows the answer came from the restarted process and not the one it killed.
  */
 export default class EchoRemote {
-  echo(value: unknown): { pid: number; value: unknown } {
+  echo(value) {
     return { pid: process.pid, value };
   }
 }
