@@ -41,7 +41,8 @@ function sparesSpawned(id: string): number[] {
 
 /** The next spare spawned for `id` that is not one of `known`, once it runs. */
 function nextSpare(id: string, known: readonly number[]): Promise<number> {
-  return eventually(async () => sparesSpawned(id).find((pid) => !known.includes(pid) && isAlive(pid)), `a new warm spare for ${id}`);
+  // A spare comes once the server is connected: after a cold start, which is slow on a loaded machine.
+  return eventually(async () => sparesSpawned(id).find((pid) => !known.includes(pid) && isAlive(pid)), `a new warm spare for ${id}`, 30_000);
 }
 
 async function call(serverId: string, method: string): Promise<unknown> {
