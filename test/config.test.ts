@@ -450,6 +450,52 @@ describe('servers.json errors', () => {
   });
 });
 
+describe('warm-spare', () => {
+  test('on an auto-restart server: warmSpare true; "false" or absent: no field', async () => {
+    const dir = makeApp(
+      MASTER,
+      chat(
+        { id: 'chat-1', 'auto-restart': true, 'warm-spare': true },
+        { id: 'chat-2', restart: 'transient', 'warm-spare': 'true' },
+        { id: 'chat-3', 'auto-restart': true, 'warm-spare': 'false' },
+        { id: 'chat-4', 'auto-restart': true },
+      ),
+    );
+    const { servers } = await loadConfig({ dir, ...NO_ENV });
+    assert.deepEqual(
+      servers.map((server) => [server.id, server.warmSpare]),
+      [
+        ['chat-1', true],
+        ['chat-2', true],
+        ['chat-3', undefined],
+        ['chat-4', undefined],
+      ],
+    );
+  });
+
+  test('on a server that is not auto-restarted: a ConfigError naming the field', async () => {
+    const message = 'needs "auto-restart": true (or "restart": "permanent" or "transient"): a warm spare only serves restarts';
+    for (const entry of [{ id: 'chat-1', 'warm-spare': true }, { id: 'chat-1', 'auto-restart': false, 'warm-spare': true }, { id: 'chat-1', restart: 'temporary', 'warm-spare': true }]) {
+      await assertConfigError(loadConfig({ dir: makeApp(MASTER, chat(entry)), ...NO_ENV }), {
+        file: 'config/servers.json',
+        serverId: 'chat-1',
+        serverType: 'chat',
+        serverIndex: 0,
+        field: 'warm-spare',
+        message: `config/servers.json [development] server "chat-1": field "warm-spare": ${message}`,
+      });
+    }
+    await assertConfigError(loadConfig({ dir: makeApp(MASTER, chat({ id: 'chat-1', 'auto-restart': true, 'warm-spare': 1 })), ...NO_ENV }), {
+      file: 'config/servers.json',
+      serverId: 'chat-1',
+      serverType: 'chat',
+      serverIndex: 0,
+      field: 'warm-spare',
+      message: 'config/servers.json [development] server "chat-1": field "warm-spare": expected true or false, got 1',
+    });
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // cpu forms
 

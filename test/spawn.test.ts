@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_RESTART_POLICY, type ClusterConfig, type ServerEntry } from '../src/config/index.ts';
-import { formatCpuList, serverCommand, spawnServer, type SpawnServerOptions } from '../src/actors/master/spawn.ts';
+import { formatCpuList, IDENTITY_VARIABLES, serverCommand, serverIdentity, spawnServer, type SpawnServerOptions } from '../src/actors/master/spawn.ts';
 
 const roots: string[] = [];
 after(() => {
@@ -136,6 +136,31 @@ describe('serverCommand', () => {
     assert.equal(path.basename(command), 'taskset', 'taskset is installed (util-linux)');
     assert.deepEqual(args.slice(0, 3), ['-c', '0', process.execPath]);
     assert.deepEqual(warnings, []);
+  });
+});
+
+describe('serverCommand for a warm spare', () => {
+  test("the server's command with the spare's script before the entry; the identity left out, for stdin", () => {
+    const entry = server({ cpu: [0, 1] });
+    const opts = options({ taskset: '/usr/bin/taskset', controlKey: 'k', epoch: 3, restarts: 2 });
+    const direct = serverCommand(entry, opts);
+    const spare = serverCommand(entry, opts, '/pkg/dist/actors/app/spare.js');
+    assert.equal(spare.command, direct.command);
+    assert.deepEqual(spare.args, ['-c', '0-1', process.execPath, '--max-old-space-size=256', '/pkg/dist/actors/app/spare.js', '/apps/chat/app.js']);
+    for (const name of IDENTITY_VARIABLES) assert.equal(spare.env[name], undefined, name);
+    // Identity added back, the spare's environment is the one the server would have been spawned with.
+    assert.deepEqual({ ...spare.env, ...serverIdentity(entry, opts) }, direct.env);
+    assert.deepEqual(Object.keys(serverIdentity(entry, opts)).sort(), [...IDENTITY_VARIABLES].sort());
+  });
+
+  test('the loader when the entry or the spare script is TypeScript', () => {
+    const fromSources = serverCommand(server({ args: [] }), options(), '/pkg/src/actors/app/spare.ts');
+    assert.equal(fromSources.args[0], '--import');
+    assert.deepEqual(fromSources.args.slice(2), ['/pkg/src/actors/app/spare.ts', '/apps/chat/app.js']);
+    const typescriptApp = serverCommand(server({ args: [] }), options({ entry: '/apps/chat/app.ts' }), '/pkg/dist/actors/app/spare.js');
+    assert.equal(typescriptApp.args[0], '--import');
+    const plain = serverCommand(server({ args: [] }), options(), '/pkg/dist/actors/app/spare.js');
+    assert.deepEqual(plain.args, ['/pkg/dist/actors/app/spare.js', '/apps/chat/app.js']);
   });
 });
 

@@ -24,6 +24,7 @@ const KNOWN_SERVER_FIELDS = new Set([
   'restart-policy',
   'shutdown-timeout',
   'max-connections',
+  'warm-spare',
 ]);
 
 const RESTART_TYPES = ['permanent', 'transient', 'temporary'] as const;
@@ -50,6 +51,7 @@ export function serverEntrySchema(cpuCount: number) {
         'restart-policy': restartFields().optional(),
         'shutdown-timeout': milliseconds().optional(),
         'max-connections': positiveInt('a positive integer').optional(),
+        'warm-spare': flag().optional(),
       },
       expected('a server entry object'),
     )
@@ -64,6 +66,15 @@ export function serverEntrySchema(cpuCount: number) {
           code: 'custom',
           path: ['auto-restart'],
           message: `contradicts "restart": "${s.restart}" (auto-restart true means "permanent" or "transient", false means "temporary"); give one of them`,
+        });
+      }
+      // A spare only ever serves a restart.
+      const restarts = s.restart !== undefined ? s.restart !== 'temporary' : s['auto-restart'] === true;
+      if (s['warm-spare'] === true && !restarts) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['warm-spare'],
+          message: 'needs "auto-restart": true (or "restart": "permanent" or "transient"): a warm spare only serves restarts',
         });
       }
     })
@@ -84,6 +95,7 @@ export function serverEntrySchema(cpuCount: number) {
       if (s.clientPort !== undefined) server.clientPort = s.clientPort;
       if (s.cpu !== undefined) server.cpu = s.cpu;
       if (s['max-connections'] !== undefined) server.maxConnections = s['max-connections'];
+      if (s['warm-spare'] === true) server.warmSpare = true;
       for (const [key, value] of Object.entries(s)) {
         if (!KNOWN_SERVER_FIELDS.has(key)) server.extra[key] = value;
       }

@@ -74,6 +74,11 @@ export interface ServerEntry {
   shutdownTimeout?: number;
   /** Pomelo's `max-connections`, for frontends. */
   maxConnections?: number;
+  /**
+   * `warm-spare: true` (auto-restart servers only): the master keeps one spare process booted for
+   * this server, and a restart runs in it (master/spares.ts). Absent when off.
+   */
+  warmSpare?: true;
   /** Any other fields of the entry, kept as written (Pomelo apps read their own). */
   extra: Record<string, unknown>;
 }

@@ -42,7 +42,8 @@ import { removeRunFile, writeRunFile } from './run-file.ts';
 import { consoleAddress } from '../../config/console.ts';
 import { MasterConsole } from './console/master-console.ts';
 import { natsInspection } from './console/inspect-source.ts';
-import { spawnServer } from './spawn.ts';
+import type { SpawnServerOptions } from './spawn.ts';
+import { WarmSpares } from './spares.ts';
 import { ProcessMetrics } from '../runtime/metrics.ts';
 import { countRestarts, metricsHandler, type ClusterMetricsSource } from './metrics.ts';
 
@@ -91,6 +92,8 @@ export class Master<App = unknown> {
    * was stopping: how a new leader tells a server that went down in a gap from one stopped on purpose.
    */
   private readonly heard = new Map<string, { pid: number; stopped: boolean; restarts?: number }>();
+  /** The warm spares of the servers with `warm-spare: true` (never listed, never supervised). */
+  private readonly spares: WarmSpares;
   /** Passes SIGHUP (reopen the log file) on to the servers. */
   private readonly hangups = new HangupRelay(() => this.servers.values());
   private readonly actor;
@@ -115,6 +118,7 @@ export class Master<App = unknown> {
     this.subjects = buildSubjects(config.master.prefix, config.master.cluster);
     this.leadership = options.leadership ?? new LeadImmediately();
     this.metrics = new ProcessMetrics(host.metricsRegistry);
+    this.spares = new WarmSpares(host.logger);
     countRestarts(this.metrics.registry, () => [...this.servers.values()].map((server) => ({ ...server.row(this.clock.wall(), undefined), id: server.id })));
     this.webConsole = new MasterConsole(consoleAddress(config.master), { logger: host.logger, clock: this.clock, rows: () => this.rows(), masterId: config.master.id });
     // Every server's metrics, gathered at each scrape; behind the admin token like the rest of the console.
@@ -375,20 +379,13 @@ export class Master<App = unknown> {
       entry,
       childSpecOf(entry, this.config.master),
       {
-        spawn: (server) =>
-          spawnServer(server.entry, {
-            entry: this.options.entry,
-            dir: this.config.dir,
-            env: this.config.env,
-            config: { ...this.config, master: { ...this.config.master, ...(this.nats ? { nats: this.nats } : {}) } },
-            controlKey: this.controlKey,
-            epoch: this.epoch,
-            restarts: server.restarts,
-            warn: (message) => this.host.logger.warn(message),
-          }),
+        spawn: (server) => this.spares.spawn(server.entry, this.spawnOptions(server.restarts)),
         requestStop: (server) => this.requestStop(server),
         logger: this.host.logger,
-        changed: () => this.checkSettled(),
+        changed: () => {
+          this.checkSettled();
+          this.keepSpare(entry.id);
+        },
         busHealthy: () => this.bus?.healthy() ?? true,
       },
       this.clock,
@@ -400,6 +397,31 @@ export class Master<App = unknown> {
     else server.start(running, gone);
   }
 
+  /** How a server process (or its warm spare) is spawned now: this term's epoch, the NATS the master uses. */
+  private spawnOptions(restarts: number): SpawnServerOptions {
+    return {
+      entry: this.options.entry,
+      dir: this.config.dir,
+      env: this.config.env,
+      config: { ...this.config, master: { ...this.config.master, ...(this.nats ? { nats: this.nats } : {}) } },
+      controlKey: this.controlKey,
+      epoch: this.epoch,
+      restarts,
+      warn: (message) => this.host.logger.warn(message),
+    };
+  }
+
+  /**
+   * A `warm-spare` server has one spare ready while it is connected (spawned only then, so that
+   * it never competes with the server's own start), and none once it will not be restarted.
+   */
+  private keepSpare(id: string): void {
+    const server = this.servers.get(id);
+    if (!server?.entry.warmSpare) return;
+    if (!server.restartable || !this.actor.getSnapshot().matches('leading')) this.spares.drop(id);
+    else if (server.state === 'connected') this.spares.keep(server.entry, this.spawnOptions(server.restarts));
+  }
+
   /**
    * This master no longer leads (suspended, or leadership lost): it stops supervising at once,
    * without touching a process, and stops answering the CLI. The next leader (maybe this one
@@ -408,6 +430,7 @@ export class Master<App = unknown> {
   private release(): void {
     this.admin?.stop();
     void this.webConsole.release();
+    this.spares.dropAll();
     for (const server of this.servers.values()) server.release();
     const released = [...this.servers.keys()];
     this.servers.clear();
@@ -546,7 +569,10 @@ export class Master<App = unknown> {
         // With master HA, a master stopped on its own (a signal) leaves its servers running: the
         // standby that leads next adopts them. The whole cluster stops through `shaddock stop`.
         if (this.ha && !this.clusterStopping) this.release();
-        else await this.stopServers();
+        else {
+          this.spares.dropAll();
+          await this.stopServers();
+        }
         // Only once its servers are down, so that no new leader starts them while this one stops them.
         await this.leadership.resign().catch((error: unknown) => this.host.logger.warn({ err: error }, 'resigning leadership failed'));
         this.admin?.stop();

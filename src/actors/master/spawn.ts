@@ -89,6 +89,39 @@ function findExecutable(name: string): string | null {
 let warnedUnbound = false;
 
 /**
+ * What makes a process this server: the variables {@link serverCommand} adds to the master's
+ * environment. A fresh server gets them in its environment; a warm spare (master/spares.ts) gets
+ * them as one JSON line on stdin when it becomes the server.
+ */
+export function serverIdentity(server: ServerEntry, options: SpawnServerOptions): Record<string, string> {
+  return {
+    SHADDOCK_SERVER_ID: server.id,
+    SHADDOCK_SERVER_TYPE: server.serverType,
+    SHADDOCK_ENV: options.env,
+    SHADDOCK_DIR: options.dir,
+    // The entry itself travels too: a server added at runtime (`shaddock add`) is in no file.
+    SHADDOCK_SERVER: JSON.stringify(server),
+    SHADDOCK_CONFIG: JSON.stringify({ ...options.config, master: { ...options.config.master, adminToken: undefined } }),
+    ...(options.controlKey ? { SHADDOCK_CONTROL_KEY: options.controlKey } : {}),
+    ...(options.epoch !== undefined ? { SHADDOCK_EPOCH: String(options.epoch) } : {}),
+    ...(options.restarts !== undefined ? { SHADDOCK_RESTARTS: String(options.restarts) } : {}),
+  };
+}
+
+/** Every variable {@link serverIdentity} may set: a spare's environment has none of them. */
+export const IDENTITY_VARIABLES = [
+  'SHADDOCK_SERVER_ID',
+  'SHADDOCK_SERVER_TYPE',
+  'SHADDOCK_ENV',
+  'SHADDOCK_DIR',
+  'SHADDOCK_SERVER',
+  'SHADDOCK_CONFIG',
+  'SHADDOCK_CONTROL_KEY',
+  'SHADDOCK_EPOCH',
+  'SHADDOCK_RESTARTS',
+] as const;
+
+/**
  * The command line of one server process: `node [server args] [--import tsx] <entry>`, with its
  * identity in the environment (Pomelo passed `id=... serverType=...` arguments; environment
  * variables keep the entry's own argv untouched).
@@ -98,10 +131,16 @@ let warnedUnbound = false;
  * is node's. Where that is impossible (not Linux, no taskset) a single warning is given for the
  * whole process and the server runs unbound. Built afresh on every (re)start, so a restarted
  * server is bound again.
+ *
+ * With `spare` (the path of the warm spare's script, actors/app/spare.ts): the same command for a
+ * warm spare of this server, `node [server args] [--import tsx] <spare> <entry>`, whose
+ * environment is the master's without the identity (it comes later, on stdin). The loader is
+ * added when the entry or the spare's script is TypeScript.
  */
-export function serverCommand(server: ServerEntry, options: SpawnServerOptions): { command: string; args: string[]; env: NodeJS.ProcessEnv } {
-  const loader = typescriptEntry.test(options.entry) ? ['--import', import.meta.resolve('tsx')] : [];
-  const nodeArgs = [...server.args, ...loader, options.entry];
+export function serverCommand(server: ServerEntry, options: SpawnServerOptions, spare?: string): { command: string; args: string[]; env: NodeJS.ProcessEnv } {
+  const typescript = typescriptEntry.test(options.entry) || (spare !== undefined && typescriptEntry.test(spare));
+  const loader = typescript ? ['--import', import.meta.resolve('tsx')] : [];
+  const nodeArgs = [...server.args, ...loader, ...(spare !== undefined ? [spare] : []), options.entry];
   let command = process.execPath;
   let args = nodeArgs;
   if (server.cpu !== undefined && server.cpu.length > 0) {
@@ -123,23 +162,10 @@ export function serverCommand(server: ServerEntry, options: SpawnServerOptions):
       );
     }
   }
-  return {
-    command,
-    args,
-    env: {
-      ...process.env,
-      SHADDOCK_SERVER_ID: server.id,
-      SHADDOCK_SERVER_TYPE: server.serverType,
-      SHADDOCK_ENV: options.env,
-      SHADDOCK_DIR: options.dir,
-      // The entry itself travels too: a server added at runtime (`shaddock add`) is in no file.
-      SHADDOCK_SERVER: JSON.stringify(server),
-      SHADDOCK_CONFIG: JSON.stringify({ ...options.config, master: { ...options.config.master, adminToken: undefined } }),
-      ...(options.controlKey ? { SHADDOCK_CONTROL_KEY: options.controlKey } : {}),
-      ...(options.epoch !== undefined ? { SHADDOCK_EPOCH: String(options.epoch) } : {}),
-      ...(options.restarts !== undefined ? { SHADDOCK_RESTARTS: String(options.restarts) } : {}),
-    },
-  };
+  if (spare === undefined) return { command, args, env: { ...process.env, ...serverIdentity(server, options) } };
+  const env = { ...process.env };
+  for (const name of IDENTITY_VARIABLES) delete env[name];
+  return { command, args, env };
 }
 
 /**

@@ -16,8 +16,12 @@ import { inspectorOfProcess } from '../inspect/inspector.ts';
 
 /** What a supervised server needs from the master: its effects on the outside world. */
 export interface ServerEffects {
-  /** Starts the server's process; the caller reports its pid and exit through `spawned`/`exited`. */
-  spawn(server: SupervisedServer): ChildProcess;
+  /**
+   * Starts the server's process; the caller reports its pid and exit through `spawned`/`exited`.
+   * A process that is running already (a warm spare that becomes the server, master/spares.ts) is
+   * given as `{ running }`, and counts as spawned at once.
+   */
+  spawn(server: SupervisedServer): ChildProcess | { running: ChildProcess };
   /** Asks the process to stop gracefully (over NATS, falling back to SIGTERM). */
   requestStop(server: SupervisedServer): void;
   logger: Logger;
@@ -147,6 +151,11 @@ export class SupervisedServer {
     if (supervisor === 'backingOff') return 'restarting';
     if (supervisor === 'failed') return 'failed';
     return stateName(this.server.getSnapshot().value);
+  }
+
+  /** Whether its supervisor may still start it again: not stopped on purpose, left down or given up. */
+  get restartable(): boolean {
+    return !['stopped', 'left', 'failed'].includes(stateName(this.supervisor.getSnapshot().value));
   }
 
   /** Up, or down for good until someone acts: what "the cluster has started" waits for. */
@@ -309,9 +318,13 @@ export class SupervisedServer {
   }
 
   private spawn(): void {
-    const child = this.effects.spawn(this);
+    const spawned = this.effects.spawn(this);
+    const child = 'running' in spawned ? spawned.running : spawned;
     this.child = child;
-    child.once('spawn', () => this.released || this.server.send({ type: 'SPAWNED', pid: child.pid ?? -1 }));
+    const report = (): unknown => this.released || this.server.send({ type: 'SPAWNED', pid: child.pid ?? -1 });
+    // Its 'spawn' event has come and gone; reported after this action, as the event would be.
+    if ('running' in spawned) queueMicrotask(report);
+    else child.once('spawn', report);
     child.once('error', (error) => {
       if (child.pid === undefined && !this.released) this.server.send({ type: 'SPAWN_FAILED', error: error.message });
     });
