@@ -1,7 +1,7 @@
 // Time from `kill -9` of an auto-restart server to the restarted server answering RPC: Shaddock's
 // master next to a bare fork-and-refork supervisor, interleaved in the same run. See bench/README.md.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -22,7 +22,9 @@ const cli = join(root, 'bin', 'shaddock.js');
 
 const ENV = 'development';
 const SERVER_ID = 'echo-1';
-const CASE = (kills: number): string => `kill -9 to answering RPC (median of ${kills})`;
+/** The same server with `"warm-spare": true`: its restarts start in a process booted ahead. */
+const SPARE_ID = 'echo-2';
+const CASE = (kills: number, side: 'shaddock' | 'spare'): string => `kill -9 to answering RPC${side === 'spare' ? ', warm spare' : ''} (median of ${kills})`;
 const BASELINE = 'bare fork supervisor';
 const UNIT = 'ms';
 /** Subject the baseline's child answers on; Shaddock's is `shaddock.<cluster>.rpc.echo-1`. */
@@ -40,7 +42,9 @@ const START_TIMEOUT = 60_000;
 /** The embedding issue's goal: Shaddock's median ≤ TARGET_FACTOR × the baseline's + the first backoff, both on plain node. */
 const TARGET_FACTOR = 1.2;
 
-type Side = 'shaddock' | 'baseline';
+type Side = 'shaddock' | 'spare' | 'baseline';
+const SIDES: readonly Side[] = ['shaddock', 'spare', 'baseline'];
+const SERVER_OF = { shaddock: SERVER_ID, spare: SPARE_ID } as const;
 
 /** One measured restart, with epoch-ms stamps for the phase breakdown (BENCH_PHASES=1). */
 interface Sample {
@@ -118,7 +122,7 @@ export async function run(options: ReportOptions): Promise<void> {
       callback: (error, msg) => {
         if (error) return;
         const info = decode<{ id?: string; pid?: number }>(msg.data);
-        if (info.id === SERVER_ID && typeof info.pid === 'number') serverPids.add(info.pid);
+        if ((info.id === SERVER_ID || info.id === SPARE_ID) && typeof info.pid === 'number') serverPids.add(info.pid);
       },
     });
 
@@ -129,13 +133,13 @@ export async function run(options: ReportOptions): Promise<void> {
     const runFile = readRunFile(appDir, ENV);
     if (!runFile) throw new Error(`the master left no run file in ${appDir}/.shaddock`);
     masterPid = runFile.masterPid;
-    const list = async (): Promise<ServerRow> => {
+    const list = async (id: string): Promise<ServerRow> => {
       const reply = decode<{ ok: boolean; result?: ServerRow[]; error?: string }>(
         (await conn.request(subjects.admin, encode({ command: 'list', token: runFile.adminToken }), { timeout: 5_000 })).data,
       );
       if (!reply.ok || !reply.result) throw new Error(`list failed: ${reply.error}`);
-      const server = reply.result.find((r) => r.id === SERVER_ID);
-      if (!server) throw new Error(`list has no ${SERVER_ID}`);
+      const server = reply.result.find((r) => r.id === id);
+      if (!server) throw new Error(`list has no ${id}`);
       if (server.pid !== null) serverPids.add(server.pid);
       return server;
     };
@@ -150,17 +154,21 @@ export async function run(options: ReportOptions): Promise<void> {
     const firstBare = await bare.nextReady(START_TIMEOUT);
     let barePid = firstBare.pid;
 
-    const restartShaddock = async (): Promise<Sample> => {
+    const restartShaddock = async (id: string): Promise<Sample> => {
       // Connected for longer than resetAfter: the supervisor is back at the first backoff.
       const deadline = Date.now() + START_TIMEOUT;
-      let current = await list();
-      while (current.state !== 'connected' || current.pid === null || (current.uptime ?? 0) < settle) {
-        if (Date.now() > deadline) throw new Error(`${SERVER_ID} not settled: ${JSON.stringify(current)}`);
+      let current = await list(id);
+      while (current.state !== 'connected' || current.pid === null || (current.uptime ?? 0) < settle || (id === SPARE_ID && spareOf(masterPid!, current.pid) === undefined)) {
+        if (Date.now() > deadline) throw new Error(`${id} not settled: ${JSON.stringify(current)}`);
         await sleep(current.state === 'connected' && current.uptime !== null ? Math.max(10, settle - current.uptime) : 50);
-        current = await list();
+        current = await list(id);
       }
       const killedPid = current.pid;
-      return timeRestart(conn, subjects.rpc(SERVER_ID), shaddockProbe, shaddockPid, killedPid);
+      const spare = id === SPARE_ID ? spareOf(masterPid!, killedPid) : undefined;
+      const sample = await timeRestart(conn, subjects.rpc(id), shaddockProbe, shaddockPid, killedPid);
+      if (spare !== undefined && sample.newPid !== spare) throw new Error(`${id} restarted in pid ${sample.newPid}, not in its warm spare (pid ${spare})`);
+      if (spare !== undefined) serverPids.add(spare);
+      return sample;
     };
     let bareAnsweredAt = performance.now();
     const restartBaseline = async (): Promise<Sample> => {
@@ -175,15 +183,16 @@ export async function run(options: ReportOptions): Promise<void> {
       if (barePid !== sample.newPid) throw new Error(`baseline: answered by pid ${sample.newPid}, but pid ${barePid} said ready`);
       return sample;
     };
-    const restart: Record<Side, () => Promise<Sample>> = { shaddock: restartShaddock, baseline: restartBaseline };
-    assertPlainNode('Shaddock server echo-1', (await list()).pid!);
+    const restart: Record<Side, () => Promise<Sample>> = { shaddock: () => restartShaddock(SERVER_ID), spare: () => restartShaddock(SPARE_ID), baseline: restartBaseline };
+    assertPlainNode(`Shaddock server ${SERVER_ID}`, (await list(SERVER_ID)).pid!);
+    assertPlainNode(`Shaddock server ${SPARE_ID}`, (await list(SPARE_ID)).pid!);
     assertPlainNode('bare child', firstBare.pid);
 
-    const samples: Record<Side, Sample[]> = { shaddock: [], baseline: [] };
+    const samples: Record<Side, Sample[]> = { shaddock: [], spare: [], baseline: [] };
     for (let i = 0; i < WARMUP_KILLS + kills; i++) {
       const warmUp = i < WARMUP_KILLS;
-      // Alternate which side goes first so drift (other load, thermal) hits both alike.
-      const order: Side[] = i % 2 === 0 ? ['shaddock', 'baseline'] : ['baseline', 'shaddock'];
+      // Alternate the order so drift (other load, thermal) hits every side alike.
+      const order: Side[] = i % 2 === 0 ? [...SIDES] : [...SIDES].reverse();
       for (const side of order) {
         const sample = await restart[side]();
         if (!warmUp) samples[side].push(sample);
@@ -192,15 +201,20 @@ export async function run(options: ReportOptions): Promise<void> {
       }
     }
 
-    const shaddock = median(samples.shaddock.map((s) => s.ms));
     const baseline = median(samples.baseline.map((s) => s.ms));
-    printRows([row({ bench: 'restart', case: CASE(kills), shaddock, baseline: BASELINE, baselineValue: baseline, unit: UNIT })], options);
     const target = TARGET_FACTOR * baseline + policy.initialDelay;
-    note(
-      `restart target: shaddock median ${shaddock.toFixed(1)} ms ≤ ${TARGET_FACTOR} × baseline ${baseline.toFixed(1)} ms + first backoff ${policy.initialDelay} ms = ${target.toFixed(1)} ms: ` +
-        (shaddock <= target ? 'holds' : 'DOES NOT HOLD'),
+    const medians = { shaddock: median(samples.shaddock.map((s) => s.ms)), spare: median(samples.spare.map((s) => s.ms)) };
+    printRows(
+      (['shaddock', 'spare'] as const).map((side) => row({ bench: 'restart', case: CASE(kills, side), shaddock: medians[side], baseline: BASELINE, baselineValue: baseline, unit: UNIT })),
+      options,
     );
-    for (const side of ['shaddock', 'baseline'] as const) {
+    for (const side of ['shaddock', 'spare'] as const) {
+      note(
+        `restart target (${CASE(kills, side)}): median ${medians[side].toFixed(1)} ms ≤ ${TARGET_FACTOR} × baseline ${baseline.toFixed(1)} ms + first backoff ${policy.initialDelay} ms = ${target.toFixed(1)} ms: ` +
+          (medians[side] <= target ? 'holds' : 'DOES NOT HOLD'),
+      );
+    }
+    for (const side of SIDES) {
       const ms = samples[side].map((s) => s.ms).sort((a, b) => a - b);
       note(`restart ${side}: min ${ms[0]!.toFixed(1)}, median ${median(ms).toFixed(1)}, max ${ms[ms.length - 1]!.toFixed(1)} ms`);
     }
@@ -311,6 +325,23 @@ function startSupervisor(url: string): BareSupervisor {
         });
       }),
   };
+}
+
+/**
+ * The pid of the master's warm spare, if it has one now: a child of the master running
+ * actors/app/spare.js other than `server` (a server that started in a spare keeps that command line).
+ */
+function spareOf(master: number, server: number | null): number | undefined {
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === server) continue;
+    try {
+      const ppid = Number(readFileSync(`/proc/${name}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]);
+      if (ppid === master && /actors\/app\/spare\.js/.test(readFileSync(`/proc/${name}/cmdline`, 'utf8'))) return Number(name);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
 }
 
 /** Fails the bench unless process `pid` runs on plain node: no tsx in its command line or NODE_OPTIONS. */
