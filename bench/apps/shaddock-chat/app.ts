@@ -3,6 +3,7 @@
 // the bound port is in `shaddock list --json`), one `chat` backend. The same topology as the pinus
 // app in ../pinus-chat: no gate, the connector forwards `chat.*` requests to the chat server.
 import { createApp } from 'shaddock';
+import { profileOnExit } from '../cpu-profile.ts';
 
 const app = createApp({ base: import.meta.dirname });
 
@@ -12,22 +13,7 @@ app.configure('bench', 'connector', (app) => {
   app.set('connectorConfig', { heartbeat: Number(process.env.BENCH_HEARTBEAT ?? 10), useDict: true });
 });
 
-// Profiling (README): BENCH_CPU_PROF_DIR=<dir> writes <dir>/<server id>.cpuprofile when each server
-// exits (the master spawns servers itself, and --cpu-prof is not allowed in NODE_OPTIONS).
-const profileDir = process.env.BENCH_CPU_PROF_DIR;
-if (profileDir && app.getServerType() !== 'master') {
-  const { Session } = await import('node:inspector');
-  const { writeFileSync } = await import('node:fs');
-  const session = new Session();
-  session.connect();
-  session.post('Profiler.enable');
-  session.post('Profiler.start');
-  process.once('exit', () => {
-    // An in-process inspector session answers synchronously, so this works in an exit handler.
-    session.post('Profiler.stop', (error, result) => {
-      if (!error) writeFileSync(`${profileDir}/${app.getServerId()}.cpuprofile`, JSON.stringify(result.profile));
-    });
-  });
-}
+// Profiling (README): BENCH_CPU_PROF_DIR, see ../cpu-profile.ts.
+await profileOnExit(app);
 
 await app.start();

@@ -31,7 +31,7 @@ export const everyPid = new Set<number>();
 /**
  * Starts the cluster of the app in `dir` (this one unless given another, such as the chat bench's
  * ../shaddock-chatofpomelo); `env` is added to the environment of the CLI, and so of the master and every
- * server; BENCH_SHADDOCK_NODE_OPTIONS adds to its NODE_OPTIONS (for profiling use BENCH_CPU_PROF_DIR, see app.ts:
+ * server; BENCH_SHADDOCK_NODE_OPTIONS adds to its NODE_OPTIONS (for profiling use BENCH_CPU_PROF_DIR, see ../cpu-profile.ts:
  * --cpu-prof is not allowed in NODE_OPTIONS).
  */
 export async function startShaddockChat(natsUrl: string, label: string, env: Record<string, string> = {}, dir: string = appDir): Promise<ShaddockCluster> {

@@ -5,6 +5,7 @@
 // differs from examples/chat/app.ts: heartbeats every 10 s, as in the pinus app, no chat page, and
 // BENCH_LOOP_DELAY_DIR (see bench/clients/loop-delay.cjs, preloaded through NODE_OPTIONS).
 import { createApp, stableHash, type RouteParam } from 'shaddock';
+import { profileOnExit } from '../cpu-profile.ts';
 
 const app = createApp({ base: import.meta.dirname });
 
@@ -21,5 +22,8 @@ app.configure((app) => {
 app.configure('bench', 'gate|connector', (app) => {
   app.set('connectorConfig', { heartbeat: Number(process.env.BENCH_HEARTBEAT ?? 10), useDict: true });
 });
+
+// Profiling (README): BENCH_CPU_PROF_DIR, see ../cpu-profile.ts.
+await profileOnExit(app);
 
 await app.start();
