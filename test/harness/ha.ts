@@ -43,7 +43,8 @@ export function useHACluster(size: number, options: { env?: () => Promise<NodeJS
     env.SHADDOCK_ZK = zk.connectString;
     cluster = await startCluster(chatDir, 'ha', nats.url, { env });
     started.add(readRunFile(chatDir, 'ha')!.masterPid);
-    const standby = await runCli(['masterha', ...cluster.args], { env });
+    // The standby leads after a failover: its console then takes a free port too (unless the test set one).
+    const standby = await runCli(['masterha', ...cluster.args], { env: { SHADDOCK_CONSOLE_PORT: '0', ...env } });
     assert.equal(standby.code, 0, standby.stderr);
     started.add(standbyPid(standby.stdout, 'master-server-2'));
   });
