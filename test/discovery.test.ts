@@ -21,6 +21,8 @@ import { readRunFile } from '../src/actors/master/run-file.ts';
 
 const bus = useNats();
 const SERVERS = ['chat-server-1', 'chat-server-2', 'connector-server-1', 'connector-server-2', 'gate-server-1'];
+/** What answers `$SRV.*`: every server and the master. */
+const SERVICES = [...SERVERS, 'master-server-1'].sort();
 const base = 'shaddock.chat';
 /** A msgpack library of the client's own (not Shaddock's codec). */
 const msgpack = new Packr({ useRecords: false, mapsAsObjects: true });
@@ -120,21 +122,25 @@ describe('the chat cluster seen by tools that know only NATS', () => {
     await cluster?.destroy();
   });
 
-  test('$SRV.PING, $SRV.INFO and $SRV.STATS find every server, plain, by name and by name and id', async () => {
-    const pings = await discover('$SRV.PING', SERVERS.length);
+  test('$SRV.PING, $SRV.INFO and $SRV.STATS find every server and the master, plain, by name and by name and id', async () => {
+    const pings = await discover('$SRV.PING', SERVICES.length);
     pings.forEach(checkPing);
-    assert.deepEqual(pings.map((ping) => ping.id).sort(), SERVERS);
+    assert.deepEqual(pings.map((ping) => ping.id).sort(), SERVICES);
+    const masterPing = pings.find((ping) => ping.id === 'master-server-1')!;
+    assert.equal(masterPing.name, 'shaddock-chat-master');
+    assert.equal((masterPing.metadata as Record<string, string>).server_type, 'master');
     const chatPing = pings.find((ping) => ping.id === 'chat-server-1')!;
     assert.equal(chatPing.name, 'shaddock-chat-chat');
     assert.deepEqual((chatPing.metadata as Record<string, string>).server_type, 'chat');
 
-    const infos = await discover('$SRV.INFO', SERVERS.length);
+    const infos = await discover('$SRV.INFO', SERVICES.length);
     infos.forEach(checkInfo);
     const endpoints = (id: string) => ((infos.find((info) => info.id === id)!.endpoints as { name: string; subject: string }[]));
     assert.ok(endpoints('chat-server-1').some((e) => e.name === 'remote-chatRemote' && e.subject === `${base}.rpc.chat-server-1`));
     assert.ok(endpoints('chat-server-2').some((e) => e.name === 'handler-chatHandler' && e.subject === `${base}.handler.chat-server-2`));
     assert.ok(endpoints('connector-server-1').some((e) => e.name === 'handler-entryHandler'));
     assert.ok(endpoints('gate-server-1').some((e) => e.name === 'handler-gateHandler'));
+    assert.deepEqual(endpoints('master-server-1').map((e) => [e.name, e.subject]), [['admin', `${base}.admin`]]);
 
     // By name: the two chat servers; by name and id: one.
     const byName = await discover('$SRV.PING.shaddock-chat-chat', 2);
@@ -142,7 +148,7 @@ describe('the chat cluster seen by tools that know only NATS', () => {
     const info = await one('$SRV.INFO.shaddock-chat-connector.connector-server-2');
     checkInfo(info);
     assert.equal(info.id, 'connector-server-2');
-    const stats = await discover('$SRV.STATS', SERVERS.length);
+    const stats = await discover('$SRV.STATS', SERVICES.length);
     stats.forEach(checkStats);
   });
 
@@ -161,6 +167,22 @@ describe('the chat cluster seen by tools that know only NATS', () => {
     assert.match(String(now.last_error), /full/);
     assert.ok(Number(now.processing_time) > Number(before.processing_time), 'processing time grows');
     assert.equal(now.average_processing_time, Math.round(Number(now.processing_time) / Number(now.num_requests)));
+  });
+
+  test("the master's STATS count the CLI's admin requests, a refused one as an error", async () => {
+    const statsOf = async () => {
+      const reply = await one('$SRV.STATS.shaddock-chat-master.master-server-1');
+      checkStats(reply);
+      return (reply.endpoints as Record<string, number | string>[]).find((e) => e.name === 'admin')!;
+    };
+    const admin = async (token: string) => msgpack.unpack((await bus.nc.request(`${base}.admin`, msgpack.pack({ command: 'list', token }), { timeout: 5_000 })).data) as { ok: boolean };
+    const before = await statsOf();
+    assert.equal((await admin(readRunFile(join(repoRoot, 'examples/chat'), 'test')!.adminToken)).ok, true);
+    assert.equal((await admin('not-the-token')).ok, false);
+    const now = await statsOf();
+    assert.equal(Number(now.num_requests) - Number(before.num_requests), 2);
+    assert.equal(Number(now.num_errors) - Number(before.num_errors), 1);
+    assert.match(String(now.last_error), /token/);
   });
 
   test('a remote called in JSON answers in JSON; a bad JSON body gets a JSON error', async () => {

@@ -14,6 +14,8 @@
  * {@link EndpointStats.record} once its promise has settled.
  */
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { encodeJson } from './codec.ts';
 
 /** Names of services and endpoints: one subject token of letters, digits, `_` and `-`. */
@@ -21,6 +23,22 @@ const NAME = /^[A-Za-z0-9_-]+$/;
 /** Semantic versioning 2.0, as the schemas require of `version`. */
 const SEMVER =
   /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
+
+/** Micro names are `[A-Za-z0-9_-]+`: anything else becomes `_`. */
+export function microName(name: string): string {
+  return name.replace(/[^A-Za-z0-9_-]/g, '_');
+}
+
+/** The app's package.json version, `0.0.0` without one (micro requires a semantic version). */
+export function appVersion(base: string): string {
+  try {
+    const version = (JSON.parse(readFileSync(join(base, 'package.json'), 'utf8')) as { version?: unknown }).version;
+    if (typeof version === 'string' && isSemver(version)) return version;
+  } catch {
+    // No package.json in the app directory: the default.
+  }
+  return '0.0.0';
+}
 
 /** Whether `version` is a semantic version, as the schemas require. */
 export function isSemver(version: string): boolean {

@@ -2,6 +2,7 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from '../../logger.ts';
 import { encode } from '../../transport/codec.ts';
 import { subscribeGuarded } from '../../transport/inbound.ts';
+import type { EndpointStats } from '../../transport/micro.ts';
 import { checkAdminRequest } from '../../transport/wire-check.ts';
 import type { AdminCommand, AdminReply, AdminRequest, AdminResults, ServerRow } from '../../transport/wire.ts';
 
@@ -37,6 +38,8 @@ export class AdminServer {
     private readonly token: string,
     private readonly control: ClusterControl,
     private readonly logger: Logger,
+    /** The master's micro endpoint `admin`: each request counted once answered, a refusal as an error. */
+    private readonly stats?: EndpointStats,
   ) {}
 
   start(): void {
@@ -44,7 +47,9 @@ export class AdminServer {
       kind: 'admin',
       check: checkAdminRequest,
       handle: (request, msg) => {
+        const started = performance.now();
         void this.handle(request).then((reply) => {
+          this.stats?.record(performance.now() - started, reply.ok ? undefined : reply.error);
           try {
             msg.respond(encode(reply));
           } catch {

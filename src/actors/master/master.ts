@@ -44,6 +44,7 @@ import { MasterConsole } from './console/master-console.ts';
 import { natsInspection } from './console/inspect-source.ts';
 import type { SpawnServerOptions } from './spawn.ts';
 import { WarmSpares } from './spares.ts';
+import { appVersion, MicroService, microName } from '../../transport/micro.ts';
 import { ProcessMetrics } from '../runtime/metrics.ts';
 import { countRestarts, metricsHandler, type ClusterMetricsSource } from './metrics.ts';
 
@@ -75,6 +76,8 @@ export class Master<App = unknown> {
   private directory: ServerDirectory | undefined;
   private admin: AdminServer | undefined;
   private masters: MastersSubject | undefined;
+  /** This master as a NATS micro service (`$SRV.*`), with the admin subject as its endpoint. */
+  private micro: MicroService | undefined;
   private probe: LivenessProbe | undefined;
   private bus: BusHealth | undefined;
   private calls: PendingCalls | undefined;
@@ -269,8 +272,23 @@ export class Master<App = unknown> {
     const callLayer = openCallLayer(nc, this.directory, this.clock);
     this.calls = callLayer.calls;
     this.host.attach({ nc, subjects: this.subjects, directory: this.directory, router, ...callLayer });
-    // Answering only while leading (adoptServers): the CLI talks to the leader.
-    this.admin = new AdminServer(nc, this.subjects.admin, this.adminToken, this.control(), this.host.logger);
+    // Every master, leader or standby, is a NATS micro service; its endpoint `admin` (the CLI's
+    // subject) is answered only by the leader (adoptServers).
+    const { id, prefix, cluster } = this.config.master;
+    this.micro = new MicroService(
+      nc,
+      {
+        name: microName(`${prefix}-${cluster}-master`),
+        id,
+        version: appVersion(this.config.dir),
+        description: `Shaddock master ${id} (cluster ${cluster})`,
+        metadata: { server_id: id, server_type: 'master', cluster, prefix, pid: String(process.pid) },
+      },
+      this.startedAt,
+    );
+    const adminStats = this.micro.endpoint({ name: 'admin', subject: this.subjects.admin, metadata: { kind: 'admin', answered_by: 'the leading master' } });
+    this.micro.start();
+    this.admin = new AdminServer(nc, this.subjects.admin, this.adminToken, this.control(), this.host.logger, adminStats);
     this.masters = new MastersSubject(nc, this.subjects, () => this.info());
     this.refuseNextTo(await this.masters.others());
     this.masters.answer();
@@ -578,6 +596,7 @@ export class Master<App = unknown> {
         this.admin?.stop();
         await this.webConsole.release();
         this.masters?.stop();
+        this.micro?.stop();
         this.probe?.stop();
         this.directory?.stop();
         this.host.attach(undefined);

@@ -1,10 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Registry } from 'prom-client';
 import type { ServerEntry } from '../../config/types.ts';
 import { subscribeGuarded, respondInKind } from '../../transport/inbound.ts';
-import { isSemver, MicroService, type EndpointStats } from '../../transport/micro.ts';
+import { appVersion, MicroService, microName, type EndpointStats } from '../../transport/micro.ts';
 import type { CallWrapper, ServedCall } from '../../transport/observe.ts';
 import type { Subjects } from '../../transport/subjects.ts';
 import { checkMetricsRequest } from '../../transport/wire-check.ts';
@@ -157,18 +155,3 @@ function endpointName(kind: ServedCall['kind'], name: string): string {
   return microName(`${kind}-${name}`);
 }
 
-/** Micro names are `[A-Za-z0-9_-]+`: anything else becomes `_`. */
-function microName(name: string): string {
-  return name.replace(/[^A-Za-z0-9_-]/g, '_');
-}
-
-/** The app's package.json version, `0.0.0` without one (micro requires a semantic version). */
-function appVersion(base: string): string {
-  try {
-    const version = (JSON.parse(readFileSync(join(base, 'package.json'), 'utf8')) as { version?: unknown }).version;
-    if (typeof version === 'string' && isSemver(version)) return version;
-  } catch {
-    // No package.json in the app directory: the default.
-  }
-  return '0.0.0';
-}
