@@ -44,7 +44,8 @@ import { MasterConsole } from './console/master-console.ts';
 import { natsInspection } from './console/inspect-source.ts';
 import type { SpawnServerOptions } from './spawn.ts';
 import { WarmSpares } from './spares.ts';
-import { appVersion, MicroService, microName } from '../../transport/micro.ts';
+import type { MicroService } from '../../transport/micro.ts';
+import { masterService } from './master-service.ts';
 import { ProcessMetrics } from '../runtime/metrics.ts';
 import { countRestarts, metricsHandler, type ClusterMetricsSource } from './metrics.ts';
 
@@ -272,23 +273,11 @@ export class Master<App = unknown> {
     const callLayer = openCallLayer(nc, this.directory, this.clock);
     this.calls = callLayer.calls;
     this.host.attach({ nc, subjects: this.subjects, directory: this.directory, router, ...callLayer });
-    // Every master, leader or standby, is a NATS micro service; its endpoint `admin` (the CLI's
-    // subject) is answered only by the leader (adoptServers).
-    const { id, prefix, cluster } = this.config.master;
-    this.micro = new MicroService(
-      nc,
-      {
-        name: microName(`${prefix}-${cluster}-master`),
-        id,
-        version: appVersion(this.config.dir),
-        description: `Shaddock master ${id} (cluster ${cluster})`,
-        metadata: { server_id: id, server_type: 'master', cluster, prefix, pid: String(process.pid) },
-      },
-      this.startedAt,
-    );
-    const adminStats = this.micro.endpoint({ name: 'admin', subject: this.subjects.admin, metadata: { kind: 'admin', answered_by: 'the leading master' } });
+    // Leader or standby, a NATS micro service; only the leader answers its endpoint `admin` (adoptServers).
+    const discovery = masterService(nc, this.config.master, this.config.dir, this.subjects.admin, this.startedAt);
+    this.micro = discovery.service;
     this.micro.start();
-    this.admin = new AdminServer(nc, this.subjects.admin, this.adminToken, this.control(), this.host.logger, adminStats);
+    this.admin = new AdminServer(nc, this.subjects.admin, this.adminToken, this.control(), this.host.logger, discovery.admin);
     this.masters = new MastersSubject(nc, this.subjects, () => this.info());
     this.refuseNextTo(await this.masters.others());
     this.masters.answer();
