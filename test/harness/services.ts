@@ -15,7 +15,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startEmbeddedNats, type EmbeddedNats } from '../../src/actors/master/embedded-broker.ts';
-import { freePort } from './ports.ts';
+import { freePort, freePorts } from './ports.ts';
 
 export interface RunningService {
   name: string;
@@ -702,18 +702,8 @@ export async function startZookeeperEnsemble(size = 3, options: StartOptions = {
   const rootTracked: Tracked = { child: undefined, tempDir: root };
   running.add(rootTracked);
 
-  const ports: { client: number; quorum: number; election: number }[] = [];
-  const taken = new Set<number>();
-  const distinctPort = async (): Promise<number> => {
-    for (;;) {
-      const port = await freePort();
-      if (!taken.has(port)) {
-        taken.add(port);
-        return port;
-      }
-    }
-  };
-  for (let i = 0; i < size; i++) ports.push({ client: await distinctPort(), quorum: await distinctPort(), election: await distinctPort() });
+  const free = await freePorts(size * 3);
+  const ports = Array.from({ length: size }, (_, i) => ({ client: free[3 * i]!, quorum: free[3 * i + 1]!, election: free[3 * i + 2]! }));
   const serverLines = size === 1 ? [] : ports.map((p, i) => `server.${i + 1}=${HOST}:${p.quorum}:${p.election}`);
 
   const members = await Promise.all(

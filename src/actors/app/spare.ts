@@ -75,7 +75,14 @@ Object.defineProperty(globalThis, Symbol.for('shaddock.warmSpare'), { value: { p
 
 const line = await identity;
 if (line === undefined) process.exit(0);
-const variables = JSON.parse(line) as Record<string, string>;
-for (const [name, value] of Object.entries(variables)) process.env[name] = value;
+let variables: Record<string, unknown>;
+try {
+  variables = JSON.parse(line) as Record<string, unknown>;
+  if (typeof variables !== 'object' || variables === null || Array.isArray(variables)) throw new Error('not an object');
+} catch (error) {
+  process.stderr.write(`shaddock spare: the identity line on stdin is not a JSON object of variables (${error instanceof Error ? error.message : String(error)}): ${line.slice(0, 200)}\n`);
+  process.exit(2);
+}
+for (const [name, value] of Object.entries(variables)) if (typeof value === 'string') process.env[name] = value;
 process.argv.splice(1, 2, entry);
 await import(pathToFileURL(entry).href);

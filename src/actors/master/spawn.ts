@@ -88,12 +88,28 @@ function findExecutable(name: string): string | null {
 /** Set once the "cannot bind" warning has been given: it is given once per process. */
 let warnedUnbound = false;
 
+/** Every variable {@link serverIdentity} may set: a spare's environment has none of them. */
+export const IDENTITY_VARIABLES = [
+  'SHADDOCK_SERVER_ID',
+  'SHADDOCK_SERVER_TYPE',
+  'SHADDOCK_ENV',
+  'SHADDOCK_DIR',
+  'SHADDOCK_SERVER',
+  'SHADDOCK_CONFIG',
+  'SHADDOCK_CONTROL_KEY',
+  'SHADDOCK_EPOCH',
+  'SHADDOCK_RESTARTS',
+] as const;
+
+/** One of {@link IDENTITY_VARIABLES}. */
+export type IdentityVariable = (typeof IDENTITY_VARIABLES)[number];
+
 /**
  * What makes a process this server: the variables {@link serverCommand} adds to the master's
  * environment. A fresh server gets them in its environment; a warm spare (master/spares.ts) gets
  * them as one JSON line on stdin when it becomes the server.
  */
-export function serverIdentity(server: ServerEntry, options: SpawnServerOptions): Record<string, string> {
+export function serverIdentity(server: ServerEntry, options: SpawnServerOptions): Partial<Record<IdentityVariable, string>> {
   return {
     SHADDOCK_SERVER_ID: server.id,
     SHADDOCK_SERVER_TYPE: server.serverType,
@@ -108,18 +124,6 @@ export function serverIdentity(server: ServerEntry, options: SpawnServerOptions)
   };
 }
 
-/** Every variable {@link serverIdentity} may set: a spare's environment has none of them. */
-export const IDENTITY_VARIABLES = [
-  'SHADDOCK_SERVER_ID',
-  'SHADDOCK_SERVER_TYPE',
-  'SHADDOCK_ENV',
-  'SHADDOCK_DIR',
-  'SHADDOCK_SERVER',
-  'SHADDOCK_CONFIG',
-  'SHADDOCK_CONTROL_KEY',
-  'SHADDOCK_EPOCH',
-  'SHADDOCK_RESTARTS',
-] as const;
 
 /**
  * The command line of one server process: `node [server args] [--import tsx] <entry>`, with its
